@@ -1,0 +1,5 @@
+"""Allow `python -m dialer`."""
+
+from dialer.cli import main
+
+raise SystemExit(main())
