@@ -81,6 +81,15 @@ def cmd_calendar(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply the database migrations up to the newest."""
+    from dialer.db import current_revision, upgrade
+
+    upgrade(settings.database_url)
+    print(f"database at revision {current_revision(settings.database_url)}")
+    return EXIT_OK
+
+
 def _add_campaigns_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--campaigns",
@@ -106,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     calendar.add_argument("--json", action="store_true", help="machine-readable output")
     _add_campaigns_option(calendar)
     calendar.set_defaults(handler=cmd_calendar)
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_upgrade = db_commands.add_parser("upgrade", help="apply migrations up to the newest")
+    db_upgrade.set_defaults(handler=cmd_db_upgrade)
 
     return parser
 
