@@ -13,7 +13,9 @@ from flask import Flask
 from dialer.settings import Settings
 
 
-def create_app(settings: Settings | None = None, test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    settings: Settings | None = None, test_config: Mapping[str, Any] | None = None
+) -> Flask:
     """Build the app; nothing happens at import time."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
