@@ -1,0 +1,375 @@
+"""Segment SQL against hand-written SQL: the F2 and dormant member sets on SQLite and PostgreSQL.
+
+    python bench/bench_segments.py [--customers 200000] [--orders 1000000] [--engines ...]
+                                   [--workdir DIR] [--keep] [--repeat 3] [--explain]
+
+Builds a seeded synthetic shop (`dialer.synthetic`, imported with `dialer.importer`) once per
+engine, runs ANALYZE (and VACUUM on PostgreSQL, as autovacuum would), then, for each case, times
+`segment_query` against hand-written statements computing the same ordered member set (a person
+might write either form; the faster one is the baseline): the best of `--repeat` runs, taking
+turns in one fresh process so that a change in the machine's load hits them alike, and the ratio
+(target ≤ 2×); then the peak RSS of a fresh process running the segment's query (target
+< 300 MB). Every answer must be identical, or the line says MEMBERS DIFFER.
+With `--keep`, the databases stay in `--workdir` (an SQLite file, a PostgreSQL schema named
+after the sizes) and later runs with the same sizes reuse them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from datetime import time as clock_time
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+import yaml
+
+from dialer.campaigns.schema import Rfm
+from dialer.campaigns.segment_parser import parse_segment
+from dialer.db import make_engine, normalize_url, upgrade
+from dialer.importer import import_file
+from dialer.models import Customer, UTCDateTime
+from dialer.segment_sql import segment_query
+from dialer.segment_sql.days import DayCounter
+from dialer.synthetic import DEFAULT_AS_OF, write_shop_csvs
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+KINDS = ("customers", "orders", "subscriptions", "mailings")
+JST = ZoneInfo("Asia/Tokyo")
+AS_OF = datetime.combine(DEFAULT_AS_OF, clock_time(9, 0), tzinfo=JST)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A segment, and the statement a person would write for the same ordered member set."""
+
+    name: str
+    segment: str
+    hand_sql: tuple[str, ...]
+    params: Callable[[DayCounter], dict[str, datetime]]
+
+
+F2 = Case(
+    name="f2-followup",
+    segment="""
+        all:
+          - orders_count: 1
+          - first_order_days_ago: {between: [14, 45]}
+          - not: {subscription_status: {in: [active, paused]}}
+        order_by: [first_order_value desc]
+    """,
+    # With one order, the first order's amount is the only amount: max() needs no subquery.
+    hand_sql=(
+        """
+        SELECT o.customer_id FROM orders o
+        GROUP BY o.customer_id
+        HAVING count(*) = 1 AND min(o.ordered_at) >= :oldest AND min(o.ordered_at) < :newest
+           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = o.customer_id
+                           AND s.status IN ('active', 'paused'))
+        ORDER BY max(o.amount) DESC, o.customer_id
+        """,
+        """
+        SELECT t.customer_id FROM (
+            SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at, max(amount) AS amount
+            FROM orders GROUP BY customer_id) AS t
+        WHERE t.n = 1 AND t.first_at >= :oldest AND t.first_at < :newest
+          AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = t.customer_id
+                          AND s.status IN ('active', 'paused'))
+        ORDER BY t.amount DESC, t.customer_id
+        """,
+    ),
+    params=lambda days: {
+        "oldest": days.start_of_day(45),  # the first instant of the day 45 days ago
+        "newest": days.start_of_day(13),  # the first instant of the day 13 days ago
+    },
+)
+DORMANT = Case(
+    name="dormant-reactivation",
+    segment="""
+        all:
+          - orders_count: {gte: 2}
+          - last_order_days_ago: {gt: 180}
+          - not: {subscription_status: active}
+        order_by: [lifetime_value desc, last_order_days_ago]
+        limit: 1000
+    """,
+    hand_sql=(
+        """
+        SELECT o.customer_id FROM orders o
+        GROUP BY o.customer_id
+        HAVING count(*) >= 2 AND max(o.ordered_at) < :cutoff
+           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = o.customer_id
+                           AND s.status = 'active')
+        ORDER BY sum(o.amount) DESC, max(o.ordered_at) DESC, o.customer_id
+        LIMIT 1000
+        """,
+        """
+        SELECT t.customer_id FROM (
+            SELECT customer_id, count(*) AS n, sum(amount) AS total, max(ordered_at) AS last_at
+            FROM orders GROUP BY customer_id) AS t
+        WHERE t.n >= 2 AND t.last_at < :cutoff
+          AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = t.customer_id
+                          AND s.status = 'active')
+        ORDER BY t.total DESC, t.last_at DESC, t.customer_id
+        LIMIT 1000
+        """,
+    ),
+    params=lambda days: {"cutoff": days.start_of_day(180)},
+)
+FIRST_VALUE = Case(
+    name="first_order_value filter",
+    segment="first_order_value: {gte: 5000}",
+    # The alternative to a correlated subquery: number every order, keep each customer's first.
+    hand_sql=(
+        """
+        SELECT customer_id FROM (
+            SELECT customer_id, amount, row_number() OVER (
+                PARTITION BY customer_id ORDER BY ordered_at, id) AS position
+            FROM orders) AS numbered
+        WHERE position = 1 AND amount >= 5000
+        ORDER BY customer_id
+        """,
+    ),
+    params=lambda days: {},
+)
+CASES = {case.name: case for case in (F2, DORMANT, FIRST_VALUE)}
+
+
+@dataclass(frozen=True)
+class Timing:
+    """The best time of one statement over the runs, and the member ids it returned."""
+
+    seconds: float
+    members: tuple[int, ...]
+
+
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--customers", type=int, default=200_000)
+    parser.add_argument("--orders", type=int, help="default: 5 per customer")
+    parser.add_argument("--subscriptions", type=int, help="default: 1 per 10 customers")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, help="where the databases live (with --keep)")
+    parser.add_argument("--keep", action="store_true", help="keep and reuse the databases")
+    parser.add_argument("--explain", action="store_true", help="print the query plans")
+    parser.add_argument(
+        "--postgres-url", default=os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
+    )
+    args = parser.parse_args(argv)
+    args.orders = 5 * args.customers if args.orders is None else args.orders
+    args.subscriptions = args.customers // 10 if args.subscriptions is None else args.subscriptions
+    return args
+
+
+def _shop_name(args: argparse.Namespace) -> str:
+    return f"bench_segments_{args.customers}_{args.orders}_{args.subscriptions}_{args.seed}"
+
+
+@contextmanager
+def _database(engine_name: str, args: argparse.Namespace, directory: Path) -> Iterator[str]:
+    """The shop's database URL: an SQLite file, or a PostgreSQL schema of its own."""
+    if engine_name == "sqlite":
+        yield f"sqlite:///{directory / (_shop_name(args) + '.sqlite3')}"
+        return
+    server = normalize_url(args.postgres_url)
+    schema = _shop_name(args)
+    admin = make_engine(server)
+    with admin.begin() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    try:
+        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        if not args.keep:
+            with admin.begin() as connection:
+                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        admin.dispose()
+
+
+def _customers_in(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(Customer)).scalar_one()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _load_shop(url: str, args: argparse.Namespace, directory: Path) -> None:
+    """Generate the CSV files (once per run) and import them, then refresh the statistics."""
+    upgrade(url)
+    csv_directory = directory / f"{_shop_name(args)}_csv"
+    if not (csv_directory / "orders.csv").exists():
+        write_shop_csvs(
+            csv_directory,
+            customers=args.customers,
+            orders=args.orders,
+            subscriptions=args.subscriptions,
+            seed=args.seed,
+        )
+    engine = make_engine(url)
+    try:
+        for kind in KINDS:
+            started = time.perf_counter()
+            path = csv_directory / f"{kind}.csv"
+            summary = import_file(
+                engine, kind, path, now=datetime.now(UTC), report_path=path.with_suffix(".rej")
+            )
+            seconds = time.perf_counter() - started
+            print(f"  imported {summary.rows:>10,} {kind:<13} in {seconds:6.1f} s", flush=True)
+        _analyze(engine)
+    finally:
+        engine.dispose()
+
+
+def _analyze(engine: sa.Engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        return
+    with engine.begin() as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
+COMPILED = -1
+"""The variant number of `segment_query`; 0, 1, … are the case's hand-written statements."""
+
+
+def _query(case: Case, variant: int) -> tuple[Any, dict[str, Any]]:
+    if variant == COMPILED:
+        segment = parse_segment(yaml.safe_load(case.segment))
+        return segment_query(segment, rfm=Rfm(), as_of=AS_OF, timezone=JST), {}
+    params = case.params(DayCounter(AS_OF, JST))
+    statement = sa.text(case.hand_sql[variant]).bindparams(
+        *(sa.bindparam(name, type_=UTCDateTime) for name in params)
+    )
+    return statement, params
+
+
+def _peak_rss_mb() -> float:
+    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's at fork)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _time_in_child(url: str, case_name: str, repeat: int) -> dict[int, Timing]:
+    """Runs in a fresh process: every variant `repeat` times, taking turns so that a change in
+    the machine's load hits them alike; the best time of each."""
+    case = CASES[case_name]
+    variants = [COMPILED, *range(len(case.hand_sql))]
+    best = dict.fromkeys(variants, float("inf"))
+    members: dict[int, tuple[int, ...]] = {}
+    engine = make_engine(url)
+    try:
+        for _ in range(repeat):
+            for variant in variants:
+                statement, params = _query(case, variant)
+                with engine.connect() as connection:
+                    started = time.perf_counter()
+                    members[variant] = tuple(
+                        row[0] for row in connection.execute(statement, params)
+                    )
+                    best[variant] = min(best[variant], time.perf_counter() - started)
+    finally:
+        engine.dispose()
+    return {variant: Timing(best[variant], members[variant]) for variant in variants}
+
+
+def _peak_of_segment_query_in_child(url: str, case_name: str) -> float:
+    """Runs in a fresh process: the peak RSS of running the segment's query once, in MB."""
+    engine = make_engine(url)
+    statement, params = _query(CASES[case_name], COMPILED)
+    try:
+        with engine.connect() as connection:
+            connection.execute(statement, params).fetchall()
+    finally:
+        engine.dispose()
+    return _peak_rss_mb()
+
+
+def _in_child(function: Callable[..., Any], *args: Any) -> Any:
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(function, *args).result()
+
+
+def _explain(url: str, case: Case, variant: int) -> None:
+    engine = make_engine(url)
+    prefix = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN ANALYZE "
+    statement, params = _query(case, variant)
+    if params:
+        statement = statement.bindparams(**params)
+    compiled = statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True})
+    try:
+        with engine.connect() as connection:
+            print(f"    -- {'segment_query' if variant == COMPILED else f'hand-written {variant}'}")
+            for row in connection.exec_driver_sql(prefix + str(compiled)):
+                print(f"    {row[-1]}")
+    finally:
+        engine.dispose()
+
+
+def _bench_case(engine_name: str, url: str, case: Case, args: argparse.Namespace) -> None:
+    """One line: segment_query against the fastest of the hand-written statements."""
+    timings: dict[int, Timing] = _in_child(_time_in_child, url, case.name, args.repeat)
+    peak: float = _in_child(_peak_of_segment_query_in_child, url, case.name)
+    compiled = timings.pop(COMPILED)
+    best = min(timings, key=lambda variant: timings[variant].seconds)
+    same = all(timing.members == compiled.members for timing in timings.values())
+    print(
+        f"{engine_name:<10} {case.name:<25} {len(compiled.members):>8,} members  "
+        f"segment_query {compiled.seconds:6.3f} s  hand-written {timings[best].seconds:6.3f} s "
+        f"(#{best}; all: {', '.join(f'{timing.seconds:.3f}' for timing in timings.values())})  "
+        f"ratio {compiled.seconds / timings[best].seconds:4.2f}  peak RSS {peak:4.0f} MB  "
+        f"{'same members' if same else 'MEMBERS DIFFER'}",
+        flush=True,
+    )
+    if args.explain:
+        for variant in (COMPILED, *timings):
+            _explain(url, case, variant)
+
+
+def _bench_engine(engine_name: str, args: argparse.Namespace, directory: Path) -> None:
+    with _database(engine_name, args, directory) as url:
+        if _customers_in(url) != args.customers:
+            print(f"{engine_name}: loading the shop", flush=True)
+            _load_shop(url, args, directory)
+        for name in args.cases.split(","):
+            _bench_case(engine_name, url, CASES[name], args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _arguments(argv)
+    print(
+        f"shop: {args.customers:,} customers, {args.orders:,} orders, "
+        f"{args.subscriptions:,} subscriptions (seed {args.seed}); as of {AS_OF:%Y-%m-%d %H:%M %Z}"
+    )
+    with tempfile.TemporaryDirectory(prefix="bench_segments_") as temporary:
+        directory = args.workdir or Path(temporary)
+        directory.mkdir(parents=True, exist_ok=True)
+        for engine_name in args.engines.split(","):
+            _bench_engine(engine_name, args, directory)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
