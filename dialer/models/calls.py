@@ -8,8 +8,8 @@ A call list entry is one customer in one campaign. Its state machine:
     in_progress  Claimed by a worker: the attempt row was committed in the same transaction as
                  the claim, and that call has not ended yet.
     suppressed   In the segment but held back by a suppression rule (`suppressed_reason`: dnc,
-                 refused, no_phone, cooldown, weekly_cap, other_campaign, no_consent). The list
-                 build re-evaluates it and returns it to pending when the rule lifts.
+                 refused, no_consent, no_dialable_phone, cooldown, weekly_cap, higher_priority).
+                 The list build re-evaluates it and returns it to pending when the rule lifts.
     retired      Left the segment before it was ever dialled. The list build revives it if the
                  customer comes back; it never retires an entry that has attempts.
     done         Worked to an end (`closed_reason`: reached, converted, refused, opted_out,
