@@ -24,12 +24,56 @@ def create_app(
         app.config["SECRET_KEY"] = settings.secret_key
     if test_config:
         app.config.update(test_config)
+    register_extensions(app, settings)
     register_blueprints(app)
+    register_security(app, settings)
+    register_dashboard(app)
+    register_errorhandlers(app)
     return app
+
+
+def register_extensions(app: Flask, settings: Settings) -> None:
+    """Attach what the handlers use: the database, the campaigns file, Twilio's signature."""
+    from web import campaign_config, database, twilio_auth
+
+    database.init_app(app, settings)
+    campaign_config.init_app(app, settings)
+    twilio_auth.init_app(app, settings)
 
 
 def register_blueprints(app: Flask) -> None:
     """Attach each area of the site."""
     from web.health import bp as health_bp
+    from web.twilio_hooks import bp as twilio_hooks_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(twilio_hooks_bp)
+
+
+def register_security(app: Flask, settings: Settings) -> None:
+    """Logins, roles, CSRF, cookies and the interface language (`web.security`, `web.i18n`)."""
+    from web import i18n, security
+
+    security.init_app(app, settings)
+    i18n.init_app(app)
+
+
+def register_dashboard(app: Flask) -> None:
+    """The supervisor dashboard, its JSON API and the login pages; Twilio's webhooks are
+    exempted from CSRF (they are signature-checked instead)."""
+    from web.api import bp as api_bp
+    from web.auth import bp as auth_bp
+    from web.dashboard import bp as dashboard_bp
+    from web.security import exempt_from_csrf
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(api_bp)
+    exempt_from_csrf(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Error pages in the dashboard's look, JSON for the API."""
+    from web import errors
+
+    errors.init_app(app)
