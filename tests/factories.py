@@ -2,19 +2,25 @@
 
 Each factory adds its row to the session and flushes (so ids and server defaults exist) but does
 not commit: the test decides when its data is committed. Missing parents are created. Times
-default to fixed aware instants; nothing reads the clock.
+default to fixed aware instants; nothing reads the clock. After the rows: a small campaigns
+configuration (`make_config`) and the form fields of a Twilio callback (`callback_params`).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dialer.campaigns import Config, parse_config
 from dialer.models import (
     Attempt,
     CallEvent,
@@ -25,11 +31,15 @@ from dialer.models import (
     DncEntry,
     DncSource,
     EntryState,
+    KeyPress,
     Mailing,
     Order,
     Subscription,
     SubscriptionStatus,
+    User,
+    UserRole,
 )
+from dialer.users import hash_password
 
 JST = ZoneInfo("Asia/Tokyo")
 #: A Monday morning in Tokyo, within every sample calling window.
@@ -262,3 +272,360 @@ def make_call_event(
         received_at=received_at,
     )
     return _saved(session, event)
+
+
+#: The campaign every factory row belongs to unless told otherwise.
+CAMPAIGN_ID = "f2-followup"
+
+_CONFIG_TEMPLATE = """\
+company:
+  name: 株式会社みどり通販
+  caller_id: "+81312345678"
+  timezone: Asia/Tokyo
+policy:
+  hours: "09:00-20:00"
+  holidays: JP
+  blackouts:
+    - {{from: "12-29", to: "01-03", name: 年末年始}}
+  last_dial_before_close: 10m
+operators:
+  - {{id: sato, name: 佐藤, phone: "+81311112222", queues: [{campaign}]}}
+campaigns:
+  - id: {campaign}
+    name: 2回目購入のご案内
+    purpose: 定期お届け便のご案内
+    kind: service
+{dates}    segment: {{orders_count: 1}}
+    windows:
+      mon-fri: ["10:00-12:00", "13:00-19:00"]
+      sat: ["10:00-17:00"]
+    retry: {retry}
+    ivr:
+      greeting: "{{company}}でございます。{{purpose}}のお電話です。"
+      menu:
+        "1": {{action: agent}}
+"""
+
+#: The retry section of `config_yaml` unless told otherwise (no vary, so times are plain).
+DEFAULT_RETRY: dict[str, object] = {
+    "max_attempts": 3,
+    "busy": "30m",
+    "no-answer": "3h",
+    "machine": "1d",
+    "failed": "never",
+    "vary_time_of_day": False,
+}
+
+
+def config_yaml(
+    *,
+    retry: dict[str, object] | None = None,
+    dates: tuple[date, date] | None = None,
+    campaign: str = CAMPAIGN_ID,
+) -> str:
+    """A small valid campaigns.yaml: one service campaign, weekday and Saturday windows in
+    Tokyo, Japanese holidays and New Year closed; `retry` entries override `DEFAULT_RETRY`."""
+    section = {**DEFAULT_RETRY, **(retry or {})}
+    dates_line = f"    dates: {{from: {dates[0]}, to: {dates[1]}}}\n" if dates else ""
+    return _CONFIG_TEMPLATE.format(
+        campaign=campaign, dates=dates_line, retry=json.dumps(section, ensure_ascii=False)
+    )
+
+
+def make_config(
+    *,
+    retry: dict[str, object] | None = None,
+    dates: tuple[date, date] | None = None,
+    campaign: str = CAMPAIGN_ID,
+) -> Config:
+    """The parsed `config_yaml`."""
+    text = config_yaml(retry=retry, dates=dates, campaign=campaign)
+    return parse_config(text.encode(), "campaigns.yaml")
+
+
+def callback_params(
+    attempt: Attempt,
+    status: CallStatus | str,
+    sequence_number: int | None = None,
+    **fields: str,
+) -> dict[str, str]:
+    """The form fields of a Twilio status callback for `attempt`'s call; `fields` add or
+    replace any (CallDuration, AnsweredBy, ErrorCode, ...)."""
+    params = {
+        "AccountSid": "AC" + "0" * 32,
+        "ApiVersion": "2010-04-01",
+        "CallSid": attempt.call_sid or "",
+        "CallStatus": str(status),
+        "Direction": "outbound-api",
+        "From": "+81312345678",
+        "To": attempt.phone,
+        "CallbackSource": "call-progress-events",
+    }
+    if sequence_number is not None:
+        params["SequenceNumber"] = str(sequence_number)
+    params.update(fields)
+    return params
+
+
+#: Campaigns for the call-list tests (`make_lists_config`): priorities that outrank one another,
+#: two that tie, one that needs consent, one disabled and one whose dates are over.
+LISTS_CAMPAIGNS_YAML = """\
+company:
+  name: 株式会社みどり通販
+  caller_id: "+81312345678"
+policy:
+  hours: "09:00-20:00"
+  holidays: JP
+  contact_cooldown: 7d
+  max_attempts_per_customer_week: 3
+operators:
+  - id: sato
+    name: 佐藤
+    phone: "+81311112222"
+    queues: [cancel-save, f2-followup, repeat, consent-only, twin-a, twin-b, paused, finished]
+campaigns:
+  - id: cancel-save
+    name: 定期便 解約防止
+    purpose: 定期お届け便のお手続きについて
+    kind: service
+    priority: 90
+    segment: {subscription_status: cancel_requested}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: &ivr
+      greeting: "{company}でございます。{purpose}のお電話です。"
+      menu:
+        "1": {action: agent}
+        "9": {action: opt_out}
+  - id: f2-followup
+    name: 2回目購入のご案内
+    purpose: 定期お届け便のご案内
+    kind: solicitation
+    priority: 80
+    segment:
+      orders_count: 1
+      order_by: [first_order_value desc]
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: *ivr
+  - id: repeat
+    name: リピーター向けご案内
+    purpose: 新商品のご案内
+    kind: solicitation
+    priority: 60
+    segment:
+      orders_count: {gte: 2}
+      order_by: [lifetime_value desc]
+    windows: {mon-fri: ["10:00-12:00", "13:00-18:00"]}
+    ivr: *ivr
+  - id: consent-only
+    name: 同意者限定のご案内
+    purpose: 会員限定セールのご案内
+    kind: solicitation
+    priority: 40
+    require_opt_in: true
+    segment: {orders_count: {gte: 1}}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: *ivr
+  - id: twin-a
+    name: 同順位A
+    purpose: 新商品のご案内
+    kind: solicitation
+    priority: 30
+    segment: {bought_sku: TWIN}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: *ivr
+  - id: twin-b
+    name: 同順位B
+    purpose: 新商品のご案内
+    kind: solicitation
+    priority: 30
+    segment: {bought_sku: TWIN}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: *ivr
+  - id: paused
+    name: 停止中のキャンペーン
+    purpose: 新商品のご案内
+    kind: solicitation
+    enabled: false
+    priority: 95
+    segment: {orders_count: {gte: 1}}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: *ivr
+  - id: finished
+    name: 終了したキャンペーン
+    purpose: 夏のセールのご案内
+    kind: solicitation
+    priority: 99
+    dates: {from: 2026-06-01, to: 2026-08-31}
+    segment: {orders_count: {gte: 1}}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr: *ivr
+"""
+
+
+def make_lists_config(text: str = LISTS_CAMPAIGNS_YAML) -> Config:
+    """The parsed `LISTS_CAMPAIGNS_YAML` (or another campaigns file given as text)."""
+    return parse_config(text.encode(), "campaigns.yaml")
+
+
+def make_key_press(
+    session: Session,
+    attempt: Attempt,
+    *,
+    action: str | None = "opt_out",
+    digits: str = "9",
+    step: str = "menu",
+    pressed_at: datetime = DEFAULT_TIME,
+) -> KeyPress:
+    """A DTMF answer during `attempt`; by default the opt-out key."""
+    press = KeyPress(
+        attempt=attempt, action=action, digits=digits, step=step, pressed_at=pressed_at
+    )
+    return _saved(session, press)
+
+
+def make_dialled_attempt(
+    session: Session,
+    customer: Customer,
+    *,
+    campaign_id: str = CAMPAIGN_ID,
+    started_at: datetime = DEFAULT_TIME,
+    answered_by: str | None = None,
+    outcome: str | None = "no-answer",
+    disposition: str | None = None,
+    entry_state: EntryState = EntryState.DONE,
+) -> Attempt:
+    """An ended call to `customer` in `campaign_id`, on the customer's entry there (created in
+    `entry_state` if missing, by default closed, so that it holds nobody)."""
+    entry = session.scalars(
+        select(CallListEntry).where(
+            CallListEntry.campaign_id == campaign_id, CallListEntry.customer_id == customer.id
+        )
+    ).one_or_none()
+    if entry is None:
+        entry = make_entry(session, customer, campaign_id=campaign_id, state=entry_state)
+    attempt = make_attempt(
+        session, entry, started_at=started_at, status=CallStatus.COMPLETED, outcome=outcome
+    )
+    attempt.answered_by = answered_by
+    attempt.disposition = disposition
+    attempt.ended_at = started_at
+    entry.last_outcome = outcome
+    session.flush()
+    return attempt
+
+
+# --- dispatch: campaigns with pacing limits ----------------------------------------------------
+
+#: Seven days a week within the default policy hours, so tests choose their day freely.
+ALL_WEEK = {"daily": ["09:00-20:00"]}
+NEW_YEAR = ({"from": "12-29", "to": "01-03", "name": "年末年始"},)
+
+
+def dispatch_campaign(
+    campaign_id: str = CAMPAIGN_ID,
+    *,
+    priority: int = 50,
+    cps: float = 10.0,
+    max_concurrent: int = 10,
+    mode: str = "agentless",
+    windows: dict[str, list[str]] | None = None,
+    dates: tuple[date, date] | None = None,
+    enabled: bool = True,
+    require_opt_in: bool = False,
+    leaves_message: bool = False,
+) -> dict[str, Any]:
+    """One campaign of `make_dispatch_config`, as campaigns.yaml would describe it."""
+    menu: dict[str, Any] = {"9": {"action": "opt_out"}}
+    if mode == "ivr-then-agent":
+        menu["1"] = {"action": "agent"}
+    campaign: dict[str, Any] = {
+        "id": campaign_id,
+        "name": f"テスト {campaign_id}",
+        "purpose": "定期お届け便のご案内",
+        "kind": "service",
+        "enabled": enabled,
+        "priority": priority,
+        "require_opt_in": require_opt_in,
+        "segment": {"orders_count": 1},
+        "windows": windows or ALL_WEEK,
+        "pacing": {"mode": mode, "cps": float(cps), "max_concurrent": max_concurrent},
+        "ivr": {
+            "greeting": "{company}でございます。{purpose}のお電話です。",
+            "menu": menu,
+            "machine": {"say": "改めてお電話いたします。"} if leaves_message else "hangup",
+        },
+    }
+    if dates is not None:
+        campaign["dates"] = {"from": dates[0], "to": dates[1]}
+    return campaign
+
+
+def dispatch_config_yaml(
+    *campaigns: dict[str, Any],
+    account_cps: float = 10.0,
+    max_concurrent_calls: int = 10,
+    hours: str = "09:00-20:00",
+    holidays: str = "JP",
+    blackouts: Sequence[dict[str, str]] = NEW_YEAR,
+    last_dial_before_close: str = "10m",
+    contact_cooldown: str = "7d",
+    max_attempts_per_customer_week: int = 3,
+) -> str:
+    """A campaigns.yaml for the dispatcher's tests: `campaigns` (default: one agentless
+    `dispatch_campaign`) under a policy with generous limits; one operator serves them all."""
+    chosen = list(campaigns) or [dispatch_campaign()]
+    document = {
+        "company": {"name": "株式会社みどり通販", "caller_id": "+81312345678"},
+        "policy": {
+            "hours": hours,
+            "holidays": holidays,
+            "blackouts": list(blackouts),
+            "last_dial_before_close": last_dial_before_close,
+            "contact_cooldown": contact_cooldown,
+            "max_attempts_per_customer_week": max_attempts_per_customer_week,
+            "account_cps": float(account_cps),
+            "max_concurrent_calls": max_concurrent_calls,
+        },
+        "operators": [
+            {
+                "id": "sato",
+                "name": "佐藤",
+                "phone": "+81311112222",
+                "queues": [campaign["id"] for campaign in chosen],
+            }
+        ],
+        "campaigns": chosen,
+    }
+    text: str = yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
+    return text
+
+
+def make_dispatch_config(*campaigns: dict[str, Any], **policy: Any) -> Config:
+    """The parsed `dispatch_config_yaml`."""
+    text = dispatch_config_yaml(*campaigns, **policy)
+    return parse_config(text.encode(), "campaigns.yaml")
+
+
+# --- the dashboard: accounts -------------------------------------------------------------------
+
+#: The password every `make_user` account has unless told otherwise (a test value).
+TEST_PASSWORD = "correct horse battery"
+
+
+@cache
+def _password_hash(password: str) -> str:
+    """Hashed once per password per test run: scrypt is slow on purpose."""
+    return hash_password(password)
+
+
+def make_user(
+    session: Session,
+    username: str = "kanri",
+    *,
+    role: UserRole = UserRole.SUPERVISOR,
+    password: str = TEST_PASSWORD,
+    active: bool = True,
+) -> User:
+    """A dashboard account (a supervisor unless told otherwise)."""
+    user = User(username=username, password_hash=_password_hash(password), role=role, active=active)
+    return _saved(session, user)
