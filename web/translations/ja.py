@@ -211,7 +211,7 @@ _LABELS_JA: Final = {
     # state, closed
     "Dialling": "発信中",
     "Paused": "一時停止中",
-    "Closed": "停止中",
+    "Closed": "休止中",
     "Disabled": "無効",
     "Finished": "終了",
     "Not started yet": "開始前",
