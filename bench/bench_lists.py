@@ -21,37 +21,30 @@ hold exactly the hand-written member set.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as clock_time
-from multiprocessing import get_context
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from shop_db import customers_in, in_child, load_shop, peak_rss_mb, shop_arguments, shop_database
 
 from dialer.campaigns import Config, parse_config
-from dialer.db import make_engine, normalize_url, upgrade
-from dialer.importer import import_file
+from dialer.db import make_engine
 from dialer.lists import build_list
-from dialer.models import CallListEntry, Customer, UTCDateTime
+from dialer.models import CallListEntry, UTCDateTime
 from dialer.segment_sql.days import DayCounter
-from dialer.synthetic import DEFAULT_AS_OF, write_shop_csvs
+from dialer.synthetic import DEFAULT_AS_OF
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NAME = "bench_lists"
 KINDS = ("customers", "orders", "subscriptions", "mailings", "dnc")
 JST = ZoneInfo("Asia/Tokyo")
 NOW = datetime.combine(DEFAULT_AS_OF, clock_time(9, 0), tzinfo=JST)
 HISTORY = "earlier-campaign"
-T = TypeVar("T")
 
 CAMPAIGNS_YAML = """\
 company: {name: 株式会社みどり通販, caller_id: "+81312345678"}
@@ -181,89 +174,6 @@ def _config() -> Config:
     return parse_config(CAMPAIGNS_YAML.encode(), "bench campaigns")
 
 
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--customers", type=int, default=200_000)
-    parser.add_argument("--orders", type=int, help="default: 5 per customer")
-    parser.add_argument("--subscriptions", type=int, help="default: 1 per 10 customers")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engines", default="sqlite,postgresql")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, help="where the databases live (with --keep)")
-    parser.add_argument("--keep", action="store_true", help="keep and reuse the databases")
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
-    )
-    args = parser.parse_args(argv)
-    args.orders = 5 * args.customers if args.orders is None else args.orders
-    args.subscriptions = args.customers // 10 if args.subscriptions is None else args.subscriptions
-    return args
-
-
-def _shop_name(args: argparse.Namespace) -> str:
-    return f"bench_lists_{args.customers}_{args.orders}_{args.subscriptions}_{args.seed}"
-
-
-@contextmanager
-def _database(engine_name: str, args: argparse.Namespace, directory: Path) -> Iterator[str]:
-    """The shop's database URL: an SQLite file, or a PostgreSQL schema of its own."""
-    if engine_name == "sqlite":
-        yield f"sqlite:///{directory / (_shop_name(args) + '.sqlite3')}"
-        return
-    server = normalize_url(args.postgres_url)
-    schema = _shop_name(args)
-    admin = make_engine(server)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    try:
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        if not args.keep:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def _customers_in(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(sa.select(sa.func.count()).select_from(Customer)).scalar_one()
-    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
-        return 0
-    finally:
-        engine.dispose()
-
-
-def _load_shop(url: str, args: argparse.Namespace, directory: Path) -> None:
-    """Generate the CSV files (once per run), import them, add a contact history, analyze."""
-    upgrade(url)
-    csv_directory = directory / f"{_shop_name(args)}_csv"
-    if not (csv_directory / "dnc.csv").exists():
-        write_shop_csvs(
-            csv_directory,
-            customers=args.customers,
-            orders=args.orders,
-            subscriptions=args.subscriptions,
-            seed=args.seed,
-        )
-    engine = make_engine(url)
-    try:
-        for kind in KINDS:
-            started = time.perf_counter()
-            path = csv_directory / f"{kind}.csv"
-            summary = import_file(
-                engine, kind, path, now=datetime.now(UTC), report_path=path.with_suffix(".rej")
-            )
-            seconds = time.perf_counter() - started
-            print(f"  imported {summary.rows:>10,} {kind:<13} in {seconds:6.1f} s", flush=True)
-        _add_history(engine)
-        _analyze(engine)
-    finally:
-        engine.dispose()
-
-
 def _add_history(engine: sa.Engine) -> None:
     """Every 20th customer called three days ago by another campaign; every 40th reached."""
     called = NOW - timedelta(days=3)
@@ -284,27 +194,6 @@ def _add_history(engine: sa.Engine) -> None:
     with engine.begin() as connection:
         connection.execute(entries, {"campaign": HISTORY, "at": called})
         connection.execute(attempts, {"campaign": HISTORY, "at": called})
-
-
-def _analyze(engine: sa.Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-            # Flush the import's dirty pages now rather than during the first timed build.
-            connection.exec_driver_sql("CHECKPOINT")
-        return
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
-
-
-def _peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's at fork)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _clear_lists(engine: sa.Engine, campaign_ids: Sequence[str]) -> None:
@@ -385,27 +274,22 @@ def _peak_in_child(url: str) -> float:
         _clear_lists(engine, ids)
         for campaign_id in ids:
             build_list(engine, config, campaign_id, now=NOW)
-        return _peak_rss_mb()
+        return peak_rss_mb()
     finally:
         _clear_lists(engine, ids)
         engine.dispose()
 
 
-def _in_child(function: Callable[..., T], *args: object) -> T:
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
-
-
 def _bench_engine(engine_name: str, args: argparse.Namespace, directory: Path) -> None:
-    with _database(engine_name, args, directory) as url:
-        if _customers_in(url) != args.customers:
+    with shop_database(NAME, engine_name, args, directory) as url:
+        if customers_in(url) != args.customers:
             print(f"{engine_name}: loading the shop", flush=True)
-            _load_shop(url, args, directory)
-        peak = _in_child(_peak_in_child, url)
+            load_shop(url, NAME, args, directory, KINDS, after_import=_add_history)
+        peak = in_child(_peak_in_child, url)
         ids = [campaign.id for campaign in _config().campaigns]
         _clear_lists_at(url, ids)
         for campaign_id in ids:
-            found = _in_child(_compare_in_child, url, campaign_id, args.repeat)
+            found = in_child(_compare_in_child, url, campaign_id, args.repeat)
             print(
                 f"{engine_name:<10} {campaign_id:<20} {found.in_segment:>9,} members "
                 f"({found.pending:,} pending, {found.suppressed:,} suppressed)  "
@@ -427,12 +311,12 @@ def _clear_lists_at(url: str, campaign_ids: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _arguments(argv)
+    args = shop_arguments((__doc__ or "").splitlines()[0], argv)
     print(
         f"shop: {args.customers:,} customers, {args.orders:,} orders, "
         f"{args.subscriptions:,} subscriptions (seed {args.seed}); now {NOW:%Y-%m-%d %H:%M %Z}"
     )
-    with tempfile.TemporaryDirectory(prefix="bench_lists_") as temporary:
+    with tempfile.TemporaryDirectory(prefix=f"{NAME}_") as temporary:
         directory = args.workdir or Path(temporary)
         directory.mkdir(parents=True, exist_ok=True)
         for engine_name in args.engines.split(","):

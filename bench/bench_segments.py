@@ -17,34 +17,29 @@ after the sizes) and later runs with the same sizes reuse them.
 from __future__ import annotations
 
 import argparse
-import os
-import resource
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from datetime import time as clock_time
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import yaml
+from shop_db import customers_in, in_child, load_shop, peak_rss_mb, shop_arguments, shop_database
 
 from dialer.campaigns.schema import Rfm
 from dialer.campaigns.segment_parser import parse_segment
-from dialer.db import make_engine, normalize_url, upgrade
-from dialer.importer import import_file
-from dialer.models import Customer, UTCDateTime
+from dialer.db import make_engine
+from dialer.models import UTCDateTime
 from dialer.segment_sql import segment_query
 from dialer.segment_sql.days import DayCounter
-from dialer.synthetic import DEFAULT_AS_OF, write_shop_csvs
+from dialer.synthetic import DEFAULT_AS_OF
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+NAME = "bench_segments"
 KINDS = ("customers", "orders", "subscriptions", "mailings")
 JST = ZoneInfo("Asia/Tokyo")
 AS_OF = datetime.combine(DEFAULT_AS_OF, clock_time(9, 0), tzinfo=JST)
@@ -146,105 +141,17 @@ FIRST_VALUE = Case(
 CASES = {case.name: case for case in (F2, DORMANT, FIRST_VALUE)}
 
 
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
+    parser.add_argument("--explain", action="store_true", help="print the query plans")
+
+
 @dataclass(frozen=True)
 class Timing:
     """The best time of one statement over the runs, and the member ids it returned."""
 
     seconds: float
     members: tuple[int, ...]
-
-
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--customers", type=int, default=200_000)
-    parser.add_argument("--orders", type=int, help="default: 5 per customer")
-    parser.add_argument("--subscriptions", type=int, help="default: 1 per 10 customers")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--engines", default="sqlite,postgresql")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--workdir", type=Path, help="where the databases live (with --keep)")
-    parser.add_argument("--keep", action="store_true", help="keep and reuse the databases")
-    parser.add_argument("--explain", action="store_true", help="print the query plans")
-    parser.add_argument(
-        "--postgres-url", default=os.environ.get("TEST_POSTGRES_URL") or DEFAULT_POSTGRES_URL
-    )
-    args = parser.parse_args(argv)
-    args.orders = 5 * args.customers if args.orders is None else args.orders
-    args.subscriptions = args.customers // 10 if args.subscriptions is None else args.subscriptions
-    return args
-
-
-def _shop_name(args: argparse.Namespace) -> str:
-    return f"bench_segments_{args.customers}_{args.orders}_{args.subscriptions}_{args.seed}"
-
-
-@contextmanager
-def _database(engine_name: str, args: argparse.Namespace, directory: Path) -> Iterator[str]:
-    """The shop's database URL: an SQLite file, or a PostgreSQL schema of its own."""
-    if engine_name == "sqlite":
-        yield f"sqlite:///{directory / (_shop_name(args) + '.sqlite3')}"
-        return
-    server = normalize_url(args.postgres_url)
-    schema = _shop_name(args)
-    admin = make_engine(server)
-    with admin.begin() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-    try:
-        url = server.update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        if not args.keep:
-            with admin.begin() as connection:
-                connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
-        admin.dispose()
-
-
-def _customers_in(url: str) -> int:
-    engine = make_engine(url)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(sa.select(sa.func.count()).select_from(Customer)).scalar_one()
-    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
-        return 0
-    finally:
-        engine.dispose()
-
-
-def _load_shop(url: str, args: argparse.Namespace, directory: Path) -> None:
-    """Generate the CSV files (once per run) and import them, then refresh the statistics."""
-    upgrade(url)
-    csv_directory = directory / f"{_shop_name(args)}_csv"
-    if not (csv_directory / "orders.csv").exists():
-        write_shop_csvs(
-            csv_directory,
-            customers=args.customers,
-            orders=args.orders,
-            subscriptions=args.subscriptions,
-            seed=args.seed,
-        )
-    engine = make_engine(url)
-    try:
-        for kind in KINDS:
-            started = time.perf_counter()
-            path = csv_directory / f"{kind}.csv"
-            summary = import_file(
-                engine, kind, path, now=datetime.now(UTC), report_path=path.with_suffix(".rej")
-            )
-            seconds = time.perf_counter() - started
-            print(f"  imported {summary.rows:>10,} {kind:<13} in {seconds:6.1f} s", flush=True)
-        _analyze(engine)
-    finally:
-        engine.dispose()
-
-
-def _analyze(engine: sa.Engine) -> None:
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.exec_driver_sql("VACUUM ANALYZE")
-        return
-    with engine.begin() as connection:
-        connection.exec_driver_sql("ANALYZE")
 
 
 COMPILED = -1
@@ -260,16 +167,6 @@ def _query(case: Case, variant: int) -> tuple[Any, dict[str, Any]]:
         *(sa.bindparam(name, type_=UTCDateTime) for name in params)
     )
     return statement, params
-
-
-def _peak_rss_mb() -> float:
-    """This process's own peak RSS (VmHWM; ru_maxrss would include the parent's at fork)."""
-    status = Path("/proc/self/status")
-    if status.exists():
-        for line in status.read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _time_in_child(url: str, case_name: str, repeat: int) -> dict[int, Timing]:
@@ -304,12 +201,7 @@ def _peak_of_segment_query_in_child(url: str, case_name: str) -> float:
             connection.execute(statement, params).fetchall()
     finally:
         engine.dispose()
-    return _peak_rss_mb()
-
-
-def _in_child(function: Callable[..., Any], *args: Any) -> Any:
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(function, *args).result()
+    return peak_rss_mb()
 
 
 def _explain(url: str, case: Case, variant: int) -> None:
@@ -330,8 +222,8 @@ def _explain(url: str, case: Case, variant: int) -> None:
 
 def _bench_case(engine_name: str, url: str, case: Case, args: argparse.Namespace) -> None:
     """One line: segment_query against the fastest of the hand-written statements."""
-    timings: dict[int, Timing] = _in_child(_time_in_child, url, case.name, args.repeat)
-    peak: float = _in_child(_peak_of_segment_query_in_child, url, case.name)
+    timings: dict[int, Timing] = in_child(_time_in_child, url, case.name, args.repeat)
+    peak: float = in_child(_peak_of_segment_query_in_child, url, case.name)
     compiled = timings.pop(COMPILED)
     best = min(timings, key=lambda variant: timings[variant].seconds)
     same = all(timing.members == compiled.members for timing in timings.values())
@@ -349,21 +241,21 @@ def _bench_case(engine_name: str, url: str, case: Case, args: argparse.Namespace
 
 
 def _bench_engine(engine_name: str, args: argparse.Namespace, directory: Path) -> None:
-    with _database(engine_name, args, directory) as url:
-        if _customers_in(url) != args.customers:
+    with shop_database(NAME, engine_name, args, directory) as url:
+        if customers_in(url) != args.customers:
             print(f"{engine_name}: loading the shop", flush=True)
-            _load_shop(url, args, directory)
+            load_shop(url, NAME, args, directory, KINDS)
         for name in args.cases.split(","):
             _bench_case(engine_name, url, CASES[name], args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _arguments(argv)
+    args = shop_arguments((__doc__ or "").splitlines()[0], argv, _add_arguments)
     print(
         f"shop: {args.customers:,} customers, {args.orders:,} orders, "
         f"{args.subscriptions:,} subscriptions (seed {args.seed}); as of {AS_OF:%Y-%m-%d %H:%M %Z}"
     )
-    with tempfile.TemporaryDirectory(prefix="bench_segments_") as temporary:
+    with tempfile.TemporaryDirectory(prefix=f"{NAME}_") as temporary:
         directory = args.workdir or Path(temporary)
         directory.mkdir(parents=True, exist_ok=True)
         for engine_name in args.engines.split(","):
