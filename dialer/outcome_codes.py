@@ -43,6 +43,8 @@ class ClosedReason(StrEnum):
     MAX_ATTEMPTS = "max_attempts"
     UNDIALABLE = "undialable"
     CAMPAIGN_OVER = "campaign_over"
+    #: The customer pressed the opt-out key: on the DNC list, never called again (第17条).
+    OPTED_OUT = "opted_out"
     BUSY = "busy"
     NO_ANSWER = "no_answer"
     MACHINE = "machine"

@@ -629,3 +629,56 @@ def make_user(
     """A dashboard account (a supervisor unless told otherwise)."""
     user = User(username=username, password_hash=_password_hash(password), role=role, active=active)
     return _saved(session, user)
+
+
+# --- the IVR: a campaign with every menu action ------------------------------------------------
+
+#: Two campaigns: `f2-followup` with a full menu, a message for machines and two repeats on
+#: silence, and `repeat`, which hangs up on machines (and serves as a second list to build).
+IVR_CAMPAIGNS_YAML = """\
+company:
+  name: 株式会社みどり通販
+  caller_id: "+81312345678"
+  timezone: Asia/Tokyo
+policy:
+  hours: "09:00-20:00"
+  holidays: JP
+  blackouts:
+    - {from: "12-29", to: "01-03", name: 年末年始}
+  last_dial_before_close: 10m
+operators:
+  - {id: sato, name: 佐藤, phone: "+81311112222", queues: [f2-followup, repeat]}
+campaigns:
+  - id: f2-followup
+    name: 2回目購入のご案内
+    purpose: 定期お届け便のご案内
+    kind: service
+    segment: {orders_count: 1}
+    windows:
+      mon-fri: ["10:00-12:00", "13:00-19:00"]
+      sat: ["10:00-17:00"]
+    ivr:
+      voice: Polly.Takumi
+      greeting: "{customer_name}様、{company}でございます。{campaign}、{purpose}のお電話です。\\
+        担当者とお話しになる場合は1を、折り返しをご希望の場合は2を押してください。"
+      menu:
+        "1": {action: agent, say: 担当者におつなぎします。}
+        "2": {action: callback}
+        "3": {action: repeat}
+        "8": {action: hangup}
+        "9": {action: opt_out, say: 承知いたしました。今後のお電話は控えさせていただきます。}
+      no_input: {repeat: 2, then: hangup}
+      machine: {say: 株式会社みどり通販でございます。また改めてお電話いたします。}
+  - id: repeat
+    name: リピーター向けご案内
+    purpose: 新商品のご案内
+    kind: service
+    segment: {orders_count: {gte: 2}}
+    windows: {mon-sat: ["10:00-18:00"]}
+    ivr:
+      greeting: "{company}でございます。{purpose}のお電話です。"
+      menu:
+        "1": {action: agent}
+        "9": {action: opt_out}
+      machine: hangup
+"""

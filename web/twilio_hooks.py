@@ -8,6 +8,11 @@ deliver the callback again, which stores a second copy whose application changes
 since an attempt's state only moves forward. Twilio needs no body in answer to these two
 callbacks: 204.
 
+The IVR's routes answer with TwiML (`dialer.ivr`): `/voice/<attempt>` plays the greeting and
+menu, `/gather/<attempt>` acts on the key pressed (`?step=band` for the callback's time band).
+An unknown attempt or a campaign gone from the configuration gets a short apology and a hang-up,
+still as TwiML with 200. The hold queue's routes come with the next part of the IVR.
+
 A webhook URL may name its attempt (`?attempt=<id>` here, a path segment for the IVR), which
 ties a callback to its attempt even before the dispatcher has recorded the CallSid.
 """
@@ -17,10 +22,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
+from dialer import ivr
 from dialer.callbacks import EventKind, apply_event, record_event
+from dialer.models import Attempt
+from dialer.settings import Settings
 from web.campaign_config import current_config
 from web.database import db_session
 from web.twilio_auth import require_twilio_signature
@@ -61,3 +69,43 @@ def _store_and_apply(kind: EventKind) -> ResponseReturnValue:
         logger.exception("event %s stored but not applied; it stays pending", event_id)
         return "", 500
     return "", 204
+
+
+@bp.post("/voice/<int:attempt_id>")
+def voice(attempt_id: int) -> ResponseReturnValue:
+    """The call was answered: the greeting and menu, or the machine action after AMD."""
+    session = db_session()
+    call = ivr.call_for(session, current_config(), attempt_id, _base_url())
+    if call is None:
+        return _twiml(ivr.unavailable_twiml())
+    attempt = session.get_one(Attempt, attempt_id)
+    repeat = max(request.args.get("repeat", default=0, type=int) or 0, 0)
+    twiml = ivr.greeting_twiml(call, repeat=repeat, answered_by=attempt.answered_by)
+    session.commit()
+    return _twiml(twiml)
+
+
+@bp.post("/gather/<int:attempt_id>")
+def gather(attempt_id: int) -> ResponseReturnValue:
+    """A key was pressed: in the menu, or (`?step=band`) the callback's time band."""
+    session = db_session()
+    config = current_config()
+    call = ivr.call_for(session, config, attempt_id, _base_url())
+    if call is None:
+        return _twiml(ivr.unavailable_twiml())
+    digits = request.form.get("Digits", "")
+    unknown = max(request.args.get("unknown", default=0, type=int) or 0, 0)
+    answer = ivr.band_answer if request.args.get("step") == ivr.BAND_STEP else ivr.menu_answer
+    twiml = answer(session, config, call, digits, unknown_count=unknown, now=datetime.now(UTC))
+    session.commit()
+    return _twiml(twiml)
+
+
+def _base_url() -> str:
+    settings: Settings = current_app.config["DIALER_SETTINGS"]
+    # The signature check has already refused the request when there is no public base URL.
+    return settings.public_base_url or ""
+
+
+def _twiml(body: str) -> Response:
+    return Response(body, status=200, mimetype="text/xml")

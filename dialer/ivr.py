@@ -1,0 +1,412 @@
+"""The IVR's greeting and key menu: TwiML for what the customer hears, and what each key does.
+
+Twilio asks `/twilio/voice/<attempt>` what to play when the customer answers, and posts the key
+pressed to `/twilio/gather/<attempt>`. The answers are built here with the SDK's
+`VoiceResponse`; the web layer only looks up the call and hands it over.
+
+- The greeting (campaign placeholders filled) is said inside a one-key `<Gather>`. Without a
+  key press it is repeated `no_input.repeat` times (a `?repeat=k` counter on the voice URL),
+  then the call ends politely.
+- When answering machine detection already said "machine", the campaign's `machine` action is
+  played instead (hang up, or say the message and hang up).
+- `callback` asks for a time band (1 = 午前, 2 = 午後, 3 = 夕方) and moves the entry to the next
+  open instant in that band; `opt_out` puts the customer on the DNC list at once and closes the
+  entry as `opted_out` (DESIGN.md invariant 5: refusal is final); `repeat` says the greeting
+  again; `hangup` ends politely; an unknown key is answered once, with the menu again.
+- `agent`: the hold queue is not built yet (it comes with the next part of the IVR). Until
+  then the customer is told that an operator will call back shortly, and the entry is
+  scheduled as a callback at the next open instant. `no_input.then: agent` ends the call
+  politely for now, and `survey` keys (agentless campaigns, a later part) act as `hangup`.
+
+A callback (asked for, or standing in for an operator) is placed at least `CALLBACK_MIN_DELAY`
+after the key press, so that the dispatcher never dials a customer who is still on the line.
+
+Every key press is recorded as a `KeyPress` on the attempt. Decisions taken during the call
+move the entry out of `in_progress` (see `dialer.outcomes`), so the end of the call does not
+overwrite them. Nothing here commits: the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from dialer.campaigns import Config, Ivr, calling_rules
+from dialer.day_parts import PartOfDay, next_callable_in_parts
+from dialer.errors import UnknownCampaignError
+from dialer.models import Attempt, CallListEntry, DncEntry, DncSource, EntryState, KeyPress
+from dialer.outcome_codes import ClosedReason
+from dialer.outcomes import MACHINE_ANSWERS, move_entry
+from dialer.retries import Close, Reschedule
+from dialer.wallclock import require_aware
+
+logger = logging.getLogger(__name__)
+
+#: Seconds the `<Gather>` waits for a key.
+GATHER_TIMEOUT_SECONDS: Final = 6
+#: How far ahead a callback is looked for.
+CALLBACK_HORIZON: Final = timedelta(days=14)
+#: The earliest a callback is placed after the call, so that the dispatcher never dials a
+#: customer who is still on the line (or has only just hung up).
+CALLBACK_MIN_DELAY: Final = timedelta(minutes=30)
+#: The voice of the apology when the campaign (and so its voice) is unknown.
+FALLBACK_VOICE: Final = "Polly.Mizuki"
+LANGUAGE: Final = "ja-JP"
+
+MENU_STEP: Final = "menu"
+BAND_STEP: Final = "band"
+#: `KeyPress.step` of the time band answer.
+BAND_KEY_STEP: Final = "callback_band"
+UNKNOWN_ACTION: Final = "unknown"
+#: The entry's `last_outcome` when the customer asked to be called back.
+CALLBACK_OUTCOME: Final = "callback"
+#: The entry's `closed_reason` after an opt-out (read by `dialer.suppression` as a refusal).
+OPTED_OUT: Final = ClosedReason.OPTED_OUT
+DNC_REASON: Final = "IVR opt-out key"
+
+BANDS: Final = {"1": PartOfDay.MORNING, "2": PartOfDay.AFTERNOON, "3": PartOfDay.EVENING}
+_WEEKDAYS_JA: Final = "月火水木金土日"
+
+SAY_UNAVAILABLE: Final = (
+    "申し訳ございません。ただいまお電話をおつなぎできません。"
+    "改めてご連絡いたします。失礼いたします。"
+)
+SAY_GOODBYE: Final = "お電話ありがとうございました。失礼いたします。"
+SAY_NO_INPUT_GOODBYE: Final = (
+    "ご入力が確認できませんでしたので、お電話を終了いたします。お電話ありがとうございました。"
+)
+SAY_UNKNOWN_KEY: Final = "申し訳ございません。その番号はお使いいただけません。"
+SAY_UNKNOWN_AGAIN: Final = (
+    "申し訳ございません。ご入力を確認できませんでしたので、お電話を終了いたします。失礼いたします。"
+)
+SAY_ASK_BAND: Final = (
+    "ご都合のよい時間帯をお選びください。"
+    "午前をご希望の方は1を、午後をご希望の方は2を、夕方をご希望の方は3を押してください。"
+)
+SAY_NO_CALLBACK_TIME: Final = (
+    "申し訳ございません。ご希望の時間帯にお電話できる日がしばらくございません。"
+    "改めてご連絡いたします。失礼いたします。"
+)
+SAY_OPERATOR_CALLS_BACK: Final = (
+    "ただいまオペレーターにおつなぎできませんので、"
+    "担当の者より折り返しお電話いたします。少々お待ちくださいませ。失礼いたします。"
+)
+SAY_OPTED_OUT: Final = (
+    "承知いたしました。今後、お電話でのご案内は控えさせていただきます。失礼いたします。"
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One answered call as the IVR needs it; `base_url` is the app's public URL."""
+
+    attempt_id: int
+    base_url: str
+    ivr: Ivr
+    company: str
+    campaign_name: str
+    purpose: str
+    customer_name: str
+
+    def voice_url(self, **query: int | str) -> str:
+        return _url(f"{self.base_url}/twilio/voice/{self.attempt_id}", query)
+
+    def gather_url(self, **query: int | str) -> str:
+        return _url(f"{self.base_url}/twilio/gather/{self.attempt_id}", query)
+
+    def greeting(self) -> str:
+        return fill_placeholders(
+            self.ivr.greeting,
+            company=self.company,
+            purpose=self.purpose,
+            customer_name=self.customer_name,
+            campaign=self.campaign_name,
+        )
+
+
+def _url(path: str, query: dict[str, int | str]) -> str:
+    if not query:
+        return path
+    return path + "?" + "&".join(f"{key}={value}" for key, value in query.items())
+
+
+def fill_placeholders(
+    template: str, *, company: str, purpose: str, customer_name: str, campaign: str
+) -> str:
+    """The template with `{company}`, `{purpose}`, `{customer_name}` and `{campaign}` filled;
+    any other braces are left as they are. No honorific is added: the template says 様 if it
+    wants it."""
+    values = {
+        "{company}": company,
+        "{purpose}": purpose,
+        "{customer_name}": customer_name,
+        "{campaign}": campaign,
+    }
+    text = template
+    for placeholder, value in values.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def call_for(session: Session, config: Config, attempt_id: int, base_url: str) -> Call | None:
+    """The call of `attempt_id`; None when the attempt is unknown or its campaign is gone."""
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        logger.warning("IVR request for unknown attempt %s", attempt_id)
+        return None
+    try:
+        campaign = config.campaign(attempt.campaign_id)
+    except UnknownCampaignError:
+        logger.warning(
+            "IVR request for attempt %s: campaign %r is not configured",
+            attempt_id,
+            attempt.campaign_id,
+        )
+        return None
+    customer = attempt.entry.customer
+    return Call(
+        attempt_id=attempt.id,
+        base_url=base_url.rstrip("/"),
+        ivr=campaign.ivr,
+        company=config.company.name,
+        campaign_name=campaign.name,
+        purpose=campaign.purpose,
+        # The kana reading, when there is one, so that the voice reads the name right.
+        customer_name=customer.name_kana or customer.name,
+    )
+
+
+# --- TwiML ---------------------------------------------------------------------------------
+
+
+def _say(response: VoiceResponse, call: Call | None, text: str) -> None:
+    voice = call.ivr.voice if call is not None else FALLBACK_VOICE
+    response.say(text, voice=voice, language=LANGUAGE)
+
+
+def _end(response: VoiceResponse, call: Call | None, text: str | None) -> str:
+    if text:
+        _say(response, call, text)
+    response.hangup()
+    return str(response)
+
+
+def unavailable_twiml() -> str:
+    """A short apology and hang up: the attempt or its campaign is unknown."""
+    return _end(VoiceResponse(), None, SAY_UNAVAILABLE)
+
+
+def _menu_gather(response: VoiceResponse, call: Call, action: str) -> None:
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=GATHER_TIMEOUT_SECONDS,
+        action=action,
+        method="POST",
+    )
+    gather.say(call.greeting(), voice=call.ivr.voice, language=LANGUAGE)
+
+
+def _band_gather(response: VoiceResponse, call: Call, **query: int | str) -> None:
+    gather = response.gather(
+        input="dtmf",
+        num_digits=1,
+        timeout=GATHER_TIMEOUT_SECONDS,
+        action=call.gather_url(step=BAND_STEP, **query),
+        method="POST",
+    )
+    gather.say(SAY_ASK_BAND, voice=call.ivr.voice, language=LANGUAGE)
+
+
+def greeting_twiml(call: Call, *, repeat: int = 0, answered_by: str | None = None) -> str:
+    """The greeting inside the menu's `<Gather>`, or the machine action after a machine verdict.
+
+    `repeat` is how many times the greeting was already repeated for lack of a key press.
+    """
+    response = VoiceResponse()
+    if answered_by in MACHINE_ANSWERS:
+        return _end(response, call, call.ivr.machine.say)
+    _menu_gather(response, call, call.gather_url())
+    # Reached only when the customer pressed nothing.
+    if repeat < call.ivr.no_input.repeat:
+        response.redirect(call.voice_url(repeat=repeat + 1), method="POST")
+        return str(response)
+    if call.ivr.no_input.then == "callback":
+        _band_gather(response, call)
+        return _end(response, call, SAY_NO_INPUT_GOODBYE)
+    # `hangup`, and `agent` until the hold queue exists.
+    return _end(response, call, SAY_NO_INPUT_GOODBYE)
+
+
+# --- key presses -----------------------------------------------------------------------------
+
+
+def menu_answer(
+    session: Session,
+    config: Config,
+    call: Call,
+    digits: str,
+    *,
+    unknown_count: int = 0,
+    now: datetime,
+) -> str:
+    """Record the menu key `digits` and act on it; the TwiML to answer with."""
+    require_aware(now)
+    attempt = session.get_one(Attempt, call.attempt_id)
+    item = call.ivr.menu.get(digits)
+    action = item.action if item is not None else UNKNOWN_ACTION
+    session.add(
+        KeyPress(
+            attempt_id=attempt.id, pressed_at=now, step=MENU_STEP, digits=digits[:16], action=action
+        )
+    )
+    response = VoiceResponse()
+    if item is None:
+        if unknown_count >= 1:
+            return _end(response, call, SAY_UNKNOWN_AGAIN)
+        _say(response, call, SAY_UNKNOWN_KEY)
+        _menu_gather(response, call, call.gather_url(unknown=unknown_count + 1))
+        return _end(response, call, SAY_NO_INPUT_GOODBYE)
+    if item.say:
+        _say(response, call, item.say)
+    if item.action == "repeat":
+        response.redirect(call.voice_url(), method="POST")
+        return str(response)
+    if item.action == "callback":
+        _band_gather(response, call)
+        return _end(response, call, SAY_NO_INPUT_GOODBYE)
+    if item.action == "opt_out":
+        opt_out(session, attempt, now=now)
+        return _end(response, call, None if item.say else SAY_OPTED_OUT)
+    if item.action == "agent":
+        # The hold queue comes with the next part of the IVR: until then, a callback.
+        at = _next_open(config, attempt, None, now)
+        if at is not None:
+            schedule_callback(session, attempt, at)
+        return _end(response, call, SAY_OPERATOR_CALLS_BACK)
+    # `hangup`, and `survey` (agentless campaigns come later).
+    return _end(response, call, None if item.say else SAY_GOODBYE)
+
+
+def band_answer(
+    session: Session,
+    config: Config,
+    call: Call,
+    digits: str,
+    *,
+    unknown_count: int = 0,
+    now: datetime,
+) -> str:
+    """Record the time band key and schedule the callback in that band; the TwiML answer."""
+    require_aware(now)
+    attempt = session.get_one(Attempt, call.attempt_id)
+    part = BANDS.get(digits)
+    action = part.value if part is not None else UNKNOWN_ACTION
+    session.add(
+        KeyPress(
+            attempt_id=attempt.id,
+            pressed_at=now,
+            step=BAND_KEY_STEP,
+            digits=digits[:16],
+            action=action,
+        )
+    )
+    response = VoiceResponse()
+    if part is None:
+        if unknown_count >= 1:
+            return _end(response, call, SAY_UNKNOWN_AGAIN)
+        _say(response, call, SAY_UNKNOWN_KEY)
+        _band_gather(response, call, unknown=unknown_count + 1)
+        return _end(response, call, SAY_NO_INPUT_GOODBYE)
+    at = _next_open(config, attempt, part, now)
+    if at is None:
+        return _end(response, call, SAY_NO_CALLBACK_TIME)
+    if not schedule_callback(session, attempt, at):
+        return _end(response, call, SAY_GOODBYE)
+    when = japanese_date(at, part)
+    return _end(
+        response,
+        call,
+        f"かしこまりました。{when}に、改めてお電話いたします。"
+        "お電話ありがとうございました。失礼いたします。",
+    )
+
+
+def japanese_date(at: datetime, part: PartOfDay) -> str:
+    """`12月1日(火) 午前`: the local date of `at` and the part of the day."""
+    return f"{at.month}月{at.day}日({_WEEKDAYS_JA[at.weekday()]}) {part.label_ja}"
+
+
+def _next_open(
+    config: Config, attempt: Attempt, part: PartOfDay | None, now: datetime
+) -> datetime | None:
+    """The next open instant of the attempt's campaign (in `part` when given) at least
+    `CALLBACK_MIN_DELAY` from `now`, in the campaign's local time."""
+    rules = calling_rules(config, attempt.campaign_id)
+    parts = [part] if part is not None else list(PartOfDay)
+    return next_callable_in_parts(rules, parts, now + CALLBACK_MIN_DELAY, horizon=CALLBACK_HORIZON)
+
+
+def _locked_entry(session: Session, entry_id: int) -> CallListEntry:
+    query = (
+        sa.select(CallListEntry)
+        .where(CallListEntry.id == entry_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return session.scalars(query).one()
+
+
+def schedule_callback(session: Session, attempt: Attempt, at: datetime) -> bool:
+    """Move the attempt's entry back to pending until `at`, its last outcome `callback`.
+
+    Only an entry still worked (in progress, or pending after a duplicate request) is moved:
+    a closed one (an opt-out above all) stays closed. False when the entry was left alone.
+    """
+    entry = _locked_entry(session, attempt.entry_id)
+    if entry.state not in (EntryState.IN_PROGRESS, EntryState.PENDING):
+        logger.info("attempt %s: entry %s is %s; no callback", attempt.id, entry.id, entry.state)
+        return False
+    move_entry(entry, Reschedule(at), now=at)
+    entry.last_outcome = CALLBACK_OUTCOME
+    logger.info("attempt %s: entry %s called back at %s", attempt.id, entry.id, at.isoformat())
+    return True
+
+
+def opt_out(session: Session, attempt: Attempt, *, now: datetime) -> None:
+    """Put the customer and the number on the DNC list and close the entry as opted out.
+
+    Idempotent: a repeated request (Twilio retrying the webhook) finds the IVR's DNC row for
+    this customer and number and adds no second one. The entry's row lock serialises
+    concurrent requests for the same call.
+    """
+    entry = _locked_entry(session, attempt.entry_id)
+    existing = session.scalar(
+        sa.select(DncEntry.id).where(
+            DncEntry.customer_id == attempt.customer_id,
+            DncEntry.phone == attempt.phone,
+            DncEntry.source == DncSource.IVR,
+            DncEntry.removed_at.is_(None),
+        )
+    )
+    if existing is None:
+        session.add(
+            DncEntry(
+                customer_id=attempt.customer_id,
+                phone=attempt.phone,
+                source=DncSource.IVR,
+                reason=DNC_REASON,
+                added_at=now,
+            )
+        )
+        logger.info("attempt %s: customer %s opted out", attempt.id, attempt.customer_id)
+    if entry.closed_reason != ClosedReason.OPTED_OUT:
+        # `ClosedReason` lists the reasons the end of a call decides; the column is a string,
+        # and `opted_out` is the reason the IVR writes itself.
+        move_entry(entry, Close(ClosedReason.OPTED_OUT), now=now)
