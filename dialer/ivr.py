@@ -40,9 +40,9 @@ from twilio.twiml.voice_response import VoiceResponse
 from dialer.campaigns import Config, Ivr, calling_rules
 from dialer.day_parts import PartOfDay, next_callable_in_parts
 from dialer.errors import UnknownCampaignError
-from dialer.models import Attempt, CallListEntry, DncEntry, DncSource, EntryState, KeyPress
+from dialer.models import Attempt, DncEntry, DncSource, EntryState, KeyPress
 from dialer.outcome_codes import ClosedReason
-from dialer.outcomes import MACHINE_ANSWERS, move_entry
+from dialer.outcomes import MACHINE_ANSWERS, locked_entry, move_entry
 from dialer.retries import Close, Reschedule
 from dialer.wallclock import require_aware
 
@@ -353,23 +353,13 @@ def _next_open(
     return next_callable_in_parts(rules, parts, now + CALLBACK_MIN_DELAY, horizon=CALLBACK_HORIZON)
 
 
-def _locked_entry(session: Session, entry_id: int) -> CallListEntry:
-    query = (
-        sa.select(CallListEntry)
-        .where(CallListEntry.id == entry_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    return session.scalars(query).one()
-
-
 def schedule_callback(session: Session, attempt: Attempt, at: datetime) -> bool:
     """Move the attempt's entry back to pending until `at`, its last outcome `callback`.
 
     Only an entry still worked (in progress, or pending after a duplicate request) is moved:
     a closed one (an opt-out above all) stays closed. False when the entry was left alone.
     """
-    entry = _locked_entry(session, attempt.entry_id)
+    entry = locked_entry(session, attempt.entry_id)
     if entry.state not in (EntryState.IN_PROGRESS, EntryState.PENDING):
         logger.info("attempt %s: entry %s is %s; no callback", attempt.id, entry.id, entry.state)
         return False
@@ -386,7 +376,7 @@ def opt_out(session: Session, attempt: Attempt, *, now: datetime) -> None:
     this customer and number and adds no second one. The entry's row lock serialises
     concurrent requests for the same call.
     """
-    entry = _locked_entry(session, attempt.entry_id)
+    entry = locked_entry(session, attempt.entry_id)
     existing = session.scalar(
         sa.select(DncEntry.id).where(
             DncEntry.customer_id == attempt.customer_id,

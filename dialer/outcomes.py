@@ -206,7 +206,7 @@ def finish_attempt(
     invalid_number = error_code in INVALID_NUMBER_CODES
     if invalid_number:
         _mark_undialable(session, attempt.phone, error_code)
-    entry = _locked_entry(session, attempt.entry_id)
+    entry = locked_entry(session, attempt.entry_id)
     if not _is_latest(session, entry, attempt):
         logger.info("attempt %s finished as %s after a newer attempt began", attempt.id, result)
         return
@@ -271,7 +271,9 @@ def move_entry(entry: CallListEntry, step: NextStep, *, now: datetime) -> None:
         entry.next_attempt_at = step.at
 
 
-def _locked_entry(session: Session, entry_id: int) -> CallListEntry:
+def locked_entry(session: Session, entry_id: int) -> CallListEntry:
+    """The entry, re-read and locked for this transaction: whoever moves an entry during or
+    after a call (callbacks, the IVR) goes through this, so two moves never interleave."""
     query = (
         sa.select(CallListEntry)
         .where(CallListEntry.id == entry_id)
