@@ -13,10 +13,16 @@ pressed to `/twilio/gather/<attempt>`. The answers are built here with the SDK's
   open instant in that band; `opt_out` puts the customer on the DNC list at once and closes the
   entry as `opted_out` (DESIGN.md invariant 5: refusal is final); `repeat` says the greeting
   again; `hangup` ends politely; an unknown key is answered once, with the menu again.
-- `agent`: the hold queue is not built yet (it comes with the next part of the IVR). Until
-  then the customer is told that an operator will call back shortly, and the entry is
-  scheduled as a callback at the next open instant. `no_input.then: agent` ends the call
-  politely for now, and `survey` keys (agentless campaigns, a later part) act as `hangup`.
+- `agent` puts the caller in the campaign's hold queue (`<Enqueue>` named after the campaign).
+  While they wait, Twilio requests `/twilio/hold/<attempt>` (the `waitUrl`) again each time
+  its document has played: the hold announcement, the caller's position and expected wait
+  when `hold.announce_position` is on, then the music (or a short pause). Once the caller has
+  waited `pacing.max_queue_wait`, the document is a `<Leave>`. The Enqueue `action`
+  (`/twilio/queue/<attempt>`) records how the wait ended (`Attempt.queue_result`, first write
+  wins) and, after a `leave`, offers the time band gather (`hold.on_timeout: callback`) or
+  apologises and hangs up; a full queue or an error books a callback at the next open instant.
+  `no_input.then: agent` ends the call politely for now, and `survey` keys (agentless
+  campaigns, a later part) act as `hangup`.
 
 A callback (asked for, or standing in for an operator) is placed at least `CALLBACK_MIN_DELAY`
 after the key press, so that the dispatcher never dials a customer who is still on the line.
@@ -29,6 +35,7 @@ overwrite them. Nothing here commits: the caller owns the transaction.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -70,6 +77,19 @@ CALLBACK_OUTCOME: Final = "callback"
 OPTED_OUT: Final = ClosedReason.OPTED_OUT
 DNC_REASON: Final = "IVR opt-out key"
 
+#: Seconds of silence that stand in for hold music when the campaign has none, so that the
+#: hold document is not requested again at once.
+HOLD_PAUSE_SECONDS: Final = 10
+#: The default `pacing.max_queue_wait`, for a `Call` built without a campaign.
+DEFAULT_MAX_QUEUE_WAIT: Final = timedelta(seconds=90)
+#: Twilio's QueueResult values: how a caller's wait in the hold queue ended.
+QUEUE_BRIDGED: Final = "bridged"
+QUEUE_HANGUP: Final = "hangup"
+QUEUE_LEAVE: Final = "leave"
+QUEUE_REDIRECTED: Final = "redirected"
+#: The longest QueueResult stored (the column's width).
+QUEUE_RESULT_LENGTH: Final = 32
+
 BANDS: Final = {"1": PartOfDay.MORNING, "2": PartOfDay.AFTERNOON, "3": PartOfDay.EVENING}
 _WEEKDAYS_JA: Final = "月火水木金土日"
 
@@ -97,6 +117,16 @@ SAY_OPERATOR_CALLS_BACK: Final = (
     "ただいまオペレーターにおつなぎできませんので、"
     "担当の者より折り返しお電話いたします。少々お待ちくださいませ。失礼いたします。"
 )
+SAY_HOLD: Final = (
+    "ただいま担当者におつなぎしております。恐れ入りますが、このままお待ちくださいませ。"
+)
+SAY_QUEUE_TIMEOUT: Final = (
+    "大変お待たせして申し訳ございません。ただいま担当者が大変混み合っております。"
+)
+SAY_QUEUE_TIMEOUT_GOODBYE: Final = (
+    "大変お待たせして申し訳ございません。ただいま担当者が大変混み合っておりますので、"
+    "改めてご連絡いたします。失礼いたします。"
+)
 SAY_OPTED_OUT: Final = (
     "承知いたしました。今後、お電話でのご案内は控えさせていただきます。失礼いたします。"
 )
@@ -113,12 +143,20 @@ class Call:
     campaign_name: str
     purpose: str
     customer_name: str
+    campaign_id: str = ""
+    max_queue_wait: timedelta = DEFAULT_MAX_QUEUE_WAIT
 
     def voice_url(self, **query: int | str) -> str:
         return _url(f"{self.base_url}/twilio/voice/{self.attempt_id}", query)
 
     def gather_url(self, **query: int | str) -> str:
         return _url(f"{self.base_url}/twilio/gather/{self.attempt_id}", query)
+
+    def hold_url(self) -> str:
+        return f"{self.base_url}/twilio/hold/{self.attempt_id}"
+
+    def queue_url(self) -> str:
+        return f"{self.base_url}/twilio/queue/{self.attempt_id}"
 
     def greeting(self) -> str:
         return fill_placeholders(
@@ -179,6 +217,8 @@ def call_for(session: Session, config: Config, attempt_id: int, base_url: str) -
         purpose=campaign.purpose,
         # The kana reading, when there is one, so that the voice reads the name right.
         customer_name=customer.name_kana or customer.name,
+        campaign_id=campaign.id,
+        max_queue_wait=campaign.pacing.max_queue_wait,
     )
 
 
@@ -285,13 +325,112 @@ def menu_answer(
         opt_out(session, attempt, now=now)
         return _end(response, call, None if item.say else SAY_OPTED_OUT)
     if item.action == "agent":
-        # The hold queue comes with the next part of the IVR: until then, a callback.
-        at = _next_open(config, attempt, None, now)
-        if at is not None:
-            schedule_callback(session, attempt, at)
-        return _end(response, call, SAY_OPERATOR_CALLS_BACK)
+        _enqueue(response, call)
+        return str(response)
     # `hangup`, and `survey` (agentless campaigns come later).
     return _end(response, call, None if item.say else SAY_GOODBYE)
+
+
+def _enqueue(response: VoiceResponse, call: Call) -> None:
+    """Put the caller in the campaign's hold queue; Twilio plays the hold URL meanwhile."""
+    response.enqueue(
+        name=call.campaign_id,
+        action=call.queue_url(),
+        method="POST",
+        wait_url=call.hold_url(),
+        wait_url_method="POST",
+    )
+
+
+# --- the hold queue --------------------------------------------------------------------------
+
+
+def hold_twiml(
+    call: Call,
+    *,
+    position: int | None,
+    queue_seconds: int | None,
+    average_seconds: int | None,
+) -> str:
+    """The document played to a caller on hold (Twilio's `waitUrl`), requested again each
+    time it has played through; a `<Leave>` once they have waited `max_queue_wait`."""
+    response = VoiceResponse()
+    if queue_seconds is not None and queue_seconds >= call.max_queue_wait.total_seconds():
+        response.leave()
+        return str(response)
+    hold = call.ivr.hold
+    _say(response, call, hold.announcement or SAY_HOLD)
+    if hold.announce_position and position is not None and position > 0:
+        text = f"現在{position}番目にお待ちいただいております。"
+        minutes = expected_wait_minutes(average_seconds, queue_seconds)
+        if minutes is not None:
+            text += f"およそ{minutes}分でおつなぎできる見込みです。"
+        _say(response, call, text)
+    if hold.music:
+        response.play(hold.music)
+    else:
+        response.pause(length=HOLD_PAUSE_SECONDS)
+    return str(response)
+
+
+def expected_wait_minutes(average_seconds: int | None, queue_seconds: int | None) -> int | None:
+    """Whole minutes (at least 1) still to wait, from the queue's average wait less the time
+    already waited; None when the average is unknown (missing or zero)."""
+    if average_seconds is None or average_seconds <= 0:
+        return None
+    remaining = average_seconds - max(queue_seconds or 0, 0)
+    return max(1, math.ceil(remaining / 60))
+
+
+def queue_answer(
+    session: Session,
+    config: Config,
+    call: Call,
+    result: str,
+    queue_seconds: int | None,
+    *,
+    now: datetime,
+) -> str:
+    """Record how the caller's wait ended (the Enqueue action) and act on it; the TwiML."""
+    require_aware(now)
+    attempt = session.get_one(Attempt, call.attempt_id)
+    record_queue_result(session, attempt, result, queue_seconds)
+    response = VoiceResponse()
+    if result in (QUEUE_BRIDGED, QUEUE_HANGUP, QUEUE_REDIRECTED):
+        # The call was connected, is over, or has been sent elsewhere.
+        return str(response)
+    if result == QUEUE_LEAVE:
+        if call.ivr.hold.on_timeout == "callback":
+            _say(response, call, SAY_QUEUE_TIMEOUT)
+            _band_gather(response, call)
+            return _end(response, call, SAY_NO_INPUT_GOODBYE)
+        return _end(response, call, SAY_QUEUE_TIMEOUT_GOODBYE)
+    # queue-full, error, system-error: an operator calls back at the next open instant.
+    at = _next_open(config, attempt, None, now)
+    if at is not None:
+        schedule_callback(session, attempt, at)
+    return _end(response, call, SAY_OPERATOR_CALLS_BACK)
+
+
+def record_queue_result(
+    session: Session, attempt: Attempt, result: str, queue_seconds: int | None
+) -> bool:
+    """Store the QueueResult and queue time on the attempt unless one is already stored
+    (Twilio retrying the webhook): the first write wins. False when it was already there."""
+    seconds = None if queue_seconds is None else max(queue_seconds, 0)
+    updated = session.execute(
+        sa.update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.queue_result.is_(None))
+        .values(queue_result=result[:QUEUE_RESULT_LENGTH], queue_time_seconds=seconds)
+        .execution_options(synchronize_session="fetch")
+    )
+    recorded = bool(getattr(updated, "rowcount", 0))
+    if recorded:
+        logger.info("attempt %s: left the hold queue (%s, %ss)", attempt.id, result, seconds)
+    return recorded
+
+
+# --- the time band ---------------------------------------------------------------------------
 
 
 def band_answer(

@@ -198,23 +198,23 @@ def test_a_campaign_gone_from_the_configuration_gets_an_apology(
 # --- the menu -----------------------------------------------------------------------------------
 
 
-def test_agent_says_an_operator_will_call_back_and_schedules_a_callback(
+def test_agent_says_the_items_text_and_puts_the_caller_in_the_hold_queue(
     twilio: TwilioWebhooks, session: Session, attempt: Attempt
 ) -> None:
-    before = datetime.now(UTC)
     root = press(twilio, attempt, "1")
-    assert [child.tag for child in root] == ["Say", "Say", "Hangup"]
-    assert says(root)[0] == "担当者におつなぎします。"
-    assert "折り返しお電話いたします" in says(root)[1]
+    assert [child.tag for child in root] == ["Say", "Enqueue"]
+    assert says(root) == ["担当者におつなぎします。"]
     assert_japanese_voice(root)
+    enqueue = root.find("Enqueue")
+    assert enqueue is not None
+    assert enqueue.text == F2
+    assert enqueue.get("waitUrl") == f"{PUBLIC_BASE_URL}/twilio/hold/{attempt.id}"
+    assert enqueue.get("action") == f"{PUBLIC_BASE_URL}/twilio/queue/{attempt.id}"
     assert key_presses(session) == [("menu", "1", "agent")]
+    # Waiting for an operator: the entry stays in progress, no callback is booked.
     entry = reloaded_entry(session, attempt)
-    assert entry.state is EntryState.PENDING
-    assert entry.last_outcome == "callback"
-    assert (
-        entry.next_attempt_at is not None and entry.next_attempt_at >= before + CALLBACK_MIN_DELAY
-    )
-    assert is_callable(calling_rules(IVR_CONFIG, F2), entry.next_attempt_at)
+    assert entry.state is EntryState.IN_PROGRESS
+    assert entry.last_outcome != "callback"
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,9 @@ callbacks: 204.
 The IVR's routes answer with TwiML (`dialer.ivr`): `/voice/<attempt>` plays the greeting and
 menu, `/gather/<attempt>` acts on the key pressed (`?step=band` for the callback's time band).
 An unknown attempt or a campaign gone from the configuration gets a short apology and a hang-up,
-still as TwiML with 200. The hold queue's routes come with the next part of the IVR.
+still as TwiML with 200. The hold queue has two: `/hold/<attempt>` is the Enqueue's `waitUrl`
+(announcement, position, music; `<Leave>` after `max_queue_wait`) and `/queue/<attempt>` its
+`action`, which records how the wait ended and says what comes next.
 
 A webhook URL may name its attempt (`?attempt=<id>` here, a path segment for the IVR), which
 ties a callback to its attempt even before the dispatcher has recorded the CallSid.
@@ -99,6 +101,48 @@ def gather(attempt_id: int) -> ResponseReturnValue:
     twiml = answer(session, config, call, digits, unknown_count=unknown, now=datetime.now(UTC))
     session.commit()
     return _twiml(twiml)
+
+
+@bp.post("/hold/<int:attempt_id>")
+def hold(attempt_id: int) -> ResponseReturnValue:
+    """The caller waits in the hold queue: what to play until Twilio asks again."""
+    session = db_session()
+    call = ivr.call_for(session, current_config(), attempt_id, _base_url())
+    if call is None:
+        return _twiml(ivr.unavailable_twiml())
+    twiml = ivr.hold_twiml(
+        call,
+        position=_form_int("QueuePosition"),
+        queue_seconds=_form_int("QueueTime"),
+        average_seconds=_form_int("AvgQueueTime"),
+    )
+    session.commit()
+    return _twiml(twiml)
+
+
+@bp.post("/queue/<int:attempt_id>")
+def queue(attempt_id: int) -> ResponseReturnValue:
+    """The caller left the hold queue (the Enqueue action): record how, and go on."""
+    session = db_session()
+    config = current_config()
+    call = ivr.call_for(session, config, attempt_id, _base_url())
+    if call is None:
+        return _twiml(ivr.unavailable_twiml())
+    result = request.form.get("QueueResult", "").strip() or "error"
+    twiml = ivr.queue_answer(
+        session, config, call, result, _form_int("QueueTime"), now=datetime.now(UTC)
+    )
+    session.commit()
+    return _twiml(twiml)
+
+
+def _form_int(name: str) -> int | None:
+    """A whole number form field; None when missing or not a number."""
+    value = request.form.get(name, "").strip()
+    try:
+        return round(float(value))
+    except (ValueError, OverflowError):
+        return None
 
 
 def _base_url() -> str:
