@@ -29,7 +29,15 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import yaml
-from shop_db import customers_in, in_child, load_shop, peak_rss_mb, shop_arguments, shop_database
+from shop_db import (
+    HAND_SQL,
+    customers_in,
+    in_child,
+    load_shop,
+    peak_rss_mb,
+    shop_arguments,
+    shop_database,
+)
 
 from dialer.campaigns.schema import Rfm
 from dialer.campaigns.segment_parser import parse_segment
@@ -64,26 +72,7 @@ F2 = Case(
           - not: {subscription_status: {in: [active, paused]}}
         order_by: [first_order_value desc]
     """,
-    # With one order, the first order's amount is the only amount: max() needs no subquery.
-    hand_sql=(
-        """
-        SELECT o.customer_id FROM orders o
-        GROUP BY o.customer_id
-        HAVING count(*) = 1 AND min(o.ordered_at) >= :oldest AND min(o.ordered_at) < :newest
-           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = o.customer_id
-                           AND s.status IN ('active', 'paused'))
-        ORDER BY max(o.amount) DESC, o.customer_id
-        """,
-        """
-        SELECT t.customer_id FROM (
-            SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at, max(amount) AS amount
-            FROM orders GROUP BY customer_id) AS t
-        WHERE t.n = 1 AND t.first_at >= :oldest AND t.first_at < :newest
-          AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = t.customer_id
-                          AND s.status IN ('active', 'paused'))
-        ORDER BY t.amount DESC, t.customer_id
-        """,
-    ),
+    hand_sql=HAND_SQL["f2-followup"],
     params=lambda days: {
         "oldest": days.start_of_day(45),  # the first instant of the day 45 days ago
         "newest": days.start_of_day(13),  # the first instant of the day 13 days ago
@@ -99,27 +88,7 @@ DORMANT = Case(
         order_by: [lifetime_value desc, last_order_days_ago]
         limit: 1000
     """,
-    hand_sql=(
-        """
-        SELECT o.customer_id FROM orders o
-        GROUP BY o.customer_id
-        HAVING count(*) >= 2 AND max(o.ordered_at) < :cutoff
-           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = o.customer_id
-                           AND s.status = 'active')
-        ORDER BY sum(o.amount) DESC, max(o.ordered_at) DESC, o.customer_id
-        LIMIT 1000
-        """,
-        """
-        SELECT t.customer_id FROM (
-            SELECT customer_id, count(*) AS n, sum(amount) AS total, max(ordered_at) AS last_at
-            FROM orders GROUP BY customer_id) AS t
-        WHERE t.n >= 2 AND t.last_at < :cutoff
-          AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = t.customer_id
-                          AND s.status = 'active')
-        ORDER BY t.total DESC, t.last_at DESC, t.customer_id
-        LIMIT 1000
-        """,
-    ),
+    hand_sql=HAND_SQL["dormant-reactivation"],
     params=lambda days: {"cutoff": days.start_of_day(180)},
 )
 FIRST_VALUE = Case(

@@ -156,3 +156,50 @@ def in_child(function: Callable[..., T], *args: object) -> T:
     """`function(*args)` in a fresh process, so that its memory and caches start empty."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
         return pool.submit(function, *args).result()
+
+
+#: The F2 and dormant member sets as a person would write them, in two forms each; the faster
+#: one in the same run is the baseline of both the segment and the list-build benchmarks. With
+#: one order, the first order's amount is the only amount, so F2's max() needs no subquery.
+HAND_SQL: dict[str, tuple[str, ...]] = {
+    "f2-followup": (
+        """
+        SELECT o.customer_id FROM orders o
+        GROUP BY o.customer_id
+        HAVING count(*) = 1 AND min(o.ordered_at) >= :oldest AND min(o.ordered_at) < :newest
+           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = o.customer_id
+                           AND s.status IN ('active', 'paused'))
+        ORDER BY max(o.amount) DESC, o.customer_id
+        """,
+        """
+        SELECT t.customer_id FROM (
+            SELECT customer_id, count(*) AS n, min(ordered_at) AS first_at, max(amount) AS amount
+            FROM orders GROUP BY customer_id) AS t
+        WHERE t.n = 1 AND t.first_at >= :oldest AND t.first_at < :newest
+          AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = t.customer_id
+                          AND s.status IN ('active', 'paused'))
+        ORDER BY t.amount DESC, t.customer_id
+        """,
+    ),
+    "dormant-reactivation": (
+        """
+        SELECT o.customer_id FROM orders o
+        GROUP BY o.customer_id
+        HAVING count(*) >= 2 AND max(o.ordered_at) < :cutoff
+           AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = o.customer_id
+                           AND s.status = 'active')
+        ORDER BY sum(o.amount) DESC, max(o.ordered_at) DESC, o.customer_id
+        LIMIT 1000
+        """,
+        """
+        SELECT t.customer_id FROM (
+            SELECT customer_id, count(*) AS n, sum(amount) AS total, max(ordered_at) AS last_at
+            FROM orders GROUP BY customer_id) AS t
+        WHERE t.n >= 2 AND t.last_at < :cutoff
+          AND NOT EXISTS (SELECT 1 FROM subscriptions s WHERE s.customer_id = t.customer_id
+                          AND s.status = 'active')
+        ORDER BY t.total DESC, t.last_at DESC, t.customer_id
+        LIMIT 1000
+        """,
+    ),
+}
