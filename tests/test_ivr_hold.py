@@ -19,10 +19,10 @@ from dialer.ivr import CALLBACK_MIN_DELAY, HOLD_PAUSE_SECONDS, SAY_HOLD
 from dialer.models import Attempt, CallListEntry, EntryState, KeyPress
 from tests.conftest import PUBLIC_BASE_URL, TwilioWebhooks
 from tests.factories import IVR_CAMPAIGNS_YAML, make_attempt, make_customer, make_entry
+from tests.twiml import assert_japanese_voice, says, twiml
 
 F2 = "f2-followup"
 OTHER = "repeat"
-VOICE = "Polly.Takumi"
 MUSIC = "https://cdn.example.jp/hold/music.mp3"
 ANNOUNCEMENT = "ただいま担当者におつなぎしております。そのままお待ちください。"
 MAX_QUEUE_WAIT_SECONDS = 120
@@ -67,24 +67,6 @@ def answered(session: Session, campaign_id: str = F2) -> Attempt:
 def attempt(session: Session) -> Attempt:
     """A call answered by a person in the campaign with hold music and position announcements."""
     return answered(session)
-
-
-def twiml(response: object) -> ET.Element:
-    assert response.status_code == 200
-    assert response.mimetype == "text/xml"
-    root = ET.fromstring(response.get_data(as_text=True))
-    assert root.tag == "Response"
-    return root
-
-
-def says(root: ET.Element) -> list[str]:
-    return [say.text or "" for say in root.iter("Say")]
-
-
-def assert_japanese_voice(root: ET.Element, voice: str = VOICE) -> None:
-    for say in root.iter("Say"):
-        assert say.get("language") == "ja-JP"
-        assert say.get("voice") == voice
 
 
 def hold(twilio: TwilioWebhooks, attempt: Attempt, **fields: str) -> ET.Element:

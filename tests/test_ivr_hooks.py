@@ -21,10 +21,10 @@ from dialer.models import Attempt, CallListEntry, DncEntry, DncSource, EntryStat
 from dialer.suppression import SuppressionReason
 from tests.conftest import PUBLIC_BASE_URL, TwilioWebhooks
 from tests.factories import IVR_CAMPAIGNS_YAML, make_attempt, make_customer, make_entry
+from tests.twiml import assert_japanese_voice, says, twiml
 
 F2 = "f2-followup"
 OTHER = "repeat"
-VOICE = "Polly.Takumi"
 KANA = "ヤマダ タロウ"
 IVR_CONFIG = parse_config(IVR_CAMPAIGNS_YAML.encode(), "campaigns.yaml")
 
@@ -53,24 +53,6 @@ def voice_path(attempt_id: int, query: str = "") -> str:
 
 def gather_path(attempt_id: int, query: str = "") -> str:
     return f"/twilio/gather/{attempt_id}{query}"
-
-
-def twiml(response: object) -> ET.Element:
-    assert response.status_code == 200
-    assert response.mimetype == "text/xml"
-    root = ET.fromstring(response.get_data(as_text=True))
-    assert root.tag == "Response"
-    return root
-
-
-def says(root: ET.Element) -> list[str]:
-    return [say.text or "" for say in root.iter("Say")]
-
-
-def assert_japanese_voice(root: ET.Element, voice: str = VOICE) -> None:
-    for say in root.iter("Say"):
-        assert say.get("language") == "ja-JP"
-        assert say.get("voice") == voice
 
 
 def key_presses(session: Session) -> list[tuple[str, str, str | None]]:
