@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from dialer.campaigns import Config, load_config
+from dialer.clock import system_clock
 from dialer.errors import DialerError
 from dialer.settings import Settings
 
@@ -35,7 +36,7 @@ class DatabaseNotReadyError(DialerError):
 
 def now() -> datetime:
     """The one place the commands read the clock; the domain receives it as an argument."""
-    return datetime.now(UTC)
+    return system_clock()
 
 
 def campaigns_path(args: argparse.Namespace, settings: Settings) -> Path:

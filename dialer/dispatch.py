@@ -41,7 +41,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -50,6 +50,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.calendar import is_callable
 from dialer.campaign_control import paused_campaign_ids
 from dialer.campaigns import Campaign, Config
+from dialer.clock import Clock, system_clock
 from dialer.errors import DialerError
 from dialer.guard import Action, CalendarCache, Verdict, calendar_verdict, check_entries
 from dialer.log import log_event
@@ -102,25 +103,22 @@ class DispatchConfigError(DialerError):
     """The settings do not allow placing calls."""
 
 
-def clock_waiter(clock: Callable[[], datetime]) -> Waiter:
+def clock_waiter(clock: Clock, speed: float = 1.0) -> Waiter:
     """A `Waiter` that sleeps by `clock`, never longer than `slot - now` (the tick's own reading)
-    so that a clock that jumps cannot stall a tick."""
+    so that a clock that jumps cannot stall a tick. `speed` is how many of the clock's seconds
+    pass per real second (1 for the system clock; more for the demo's simulated morning)."""
 
     def wait_until(slot: datetime, now: datetime) -> timedelta:
         delay = min(slot - clock(), slot - now).total_seconds()
         if delay > 0:
-            time.sleep(delay)
+            time.sleep(delay / speed)
         return max(clock() - slot, timedelta(0))
 
     return wait_until
 
 
-def _system_clock() -> datetime:
-    return datetime.now(UTC)
-
-
 #: Waiting by the system clock: what a worker does unless told otherwise.
-wait_by_system_clock: Final[Waiter] = clock_waiter(_system_clock)
+wait_by_system_clock: Final[Waiter] = clock_waiter(system_clock)
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any, Final
@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.callbacks import apply_pending_events
 from dialer.campaigns import Config, ConfigError, load_config, parse_config
+from dialer.clock import Clock, system_clock
 from dialer.db import make_engine, make_session_factory
 from dialer.dispatch import (
     DispatchOptions,
@@ -69,13 +70,6 @@ LIST_REFRESH_AT: Final = (8, 0)
 #: Advisory lock keys of the singleton jobs ("dialer" in ASCII, then a job number).
 RECONCILE_LOCK: Final = 0x6469616C65720001
 LIST_REFRESH_LOCK: Final = 0x6469616C65720002
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    """The current instant; the worker reads it once per tick and passes it down."""
-    return datetime.now(UTC)
 
 
 class ConfigWatcher:

@@ -10,13 +10,18 @@ from typing import Any
 
 from flask import Flask
 
+from dialer.clock import Clock
 from dialer.settings import Settings
 
 
 def create_app(
-    settings: Settings | None = None, test_config: Mapping[str, Any] | None = None
+    settings: Settings | None = None,
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
 ) -> Flask:
-    """Build the app; nothing happens at import time."""
+    """Build the app; nothing happens at import time. `clock` is the system clock unless a
+    demo or a test gives its own (`web.clock`)."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     app.config["DIALER_SETTINGS"] = settings
@@ -24,7 +29,7 @@ def create_app(
         app.config["SECRET_KEY"] = settings.secret_key
     if test_config:
         app.config.update(test_config)
-    register_extensions(app, settings)
+    register_extensions(app, settings, clock)
     register_blueprints(app)
     register_security(app, settings)
     register_dashboard(app)
@@ -32,10 +37,13 @@ def create_app(
     return app
 
 
-def register_extensions(app: Flask, settings: Settings) -> None:
-    """Attach what the handlers use: the database, the campaigns file, Twilio's signature."""
+def register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> None:
+    """Attach what the handlers use: the clock, the database, the campaigns file, Twilio's
+    signature."""
     from web import campaign_config, database, twilio_auth
+    from web import clock as app_clock
 
+    app_clock.init_app(app, clock)
     database.init_app(app, settings)
     campaign_config.init_app(app, settings)
     twilio_auth.init_app(app, settings)

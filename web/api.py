@@ -32,12 +32,11 @@ day over the last 30 days, calls per campaign and category over 30 days (see
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, Response, jsonify
 from flask.typing import ResponseReturnValue
 
 from dialer.models import UserRole
+from web import clock
 from web.presenters import charts_payload, overview_payload
 from web.security import role_required
 
@@ -54,10 +53,10 @@ def _no_store(response: Response) -> Response:
 @bp.get("/overview")
 @role_required(UserRole.SUPERVISOR)
 def overview() -> ResponseReturnValue:
-    return jsonify(overview_payload(datetime.now(UTC)))
+    return jsonify(overview_payload(clock.now()))
 
 
 @bp.get("/charts")
 @role_required(UserRole.SUPERVISOR)
 def charts() -> ResponseReturnValue:
-    return jsonify(charts_payload(datetime.now(UTC)))
+    return jsonify(charts_payload(clock.now()))

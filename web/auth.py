@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -11,6 +10,7 @@ from flask_login import login_user, logout_user
 
 from dialer.models import UserRole
 from dialer.users import authenticate
+from web import clock
 from web.database import db_session
 from web.i18n import LANGUAGES
 from web.i18n import gettext as _
@@ -27,7 +27,7 @@ def login() -> ResponseReturnValue:
         return render_template("login.html", next=target)
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
-    user = authenticate(db_session(), username, password, now=datetime.now(UTC))
+    user = authenticate(db_session(), username, password, now=clock.now())
     if user is None:
         flash(_("Wrong user name or password."), "error")
         return render_template("login.html", next=target, username=username), 401

@@ -22,7 +22,6 @@ ties a callback to its attempt even before the dispatcher has recorded the CallS
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
@@ -31,6 +30,7 @@ from dialer import ivr
 from dialer.callbacks import EventKind, apply_event, record_event
 from dialer.models import Attempt
 from dialer.settings import Settings
+from web import clock
 from web.campaign_config import current_config
 from web.database import db_session
 from web.twilio_auth import require_twilio_signature
@@ -54,7 +54,7 @@ def amd() -> ResponseReturnValue:
 
 
 def _store_and_apply(kind: EventKind) -> ResponseReturnValue:
-    now = datetime.now(UTC)
+    now = clock.now()
     session = db_session()
     event = record_event(
         session,
@@ -98,7 +98,7 @@ def gather(attempt_id: int) -> ResponseReturnValue:
     digits = request.form.get("Digits", "")
     unknown = max(request.args.get("unknown", default=0, type=int) or 0, 0)
     answer = ivr.band_answer if request.args.get("step") == ivr.BAND_STEP else ivr.menu_answer
-    twiml = answer(session, config, call, digits, unknown_count=unknown, now=datetime.now(UTC))
+    twiml = answer(session, config, call, digits, unknown_count=unknown, now=clock.now())
     session.commit()
     return _twiml(twiml)
 
@@ -129,9 +129,7 @@ def queue(attempt_id: int) -> ResponseReturnValue:
     if call is None:
         return _twiml(ivr.unavailable_twiml())
     result = request.form.get("QueueResult", "").strip() or "error"
-    twiml = ivr.queue_answer(
-        session, config, call, result, _form_int("QueueTime"), now=datetime.now(UTC)
-    )
+    twiml = ivr.queue_answer(session, config, call, result, _form_int("QueueTime"), now=clock.now())
     session.commit()
     return _twiml(twiml)
 

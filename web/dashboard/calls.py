@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from flask import Response, abort, render_template, request, stream_with_context
@@ -19,6 +19,7 @@ from dialer.calllog import LIVE_OUTCOME, InvalidFilterError, LogFilter, LogRow, 
 from dialer.outcome_codes import Outcome
 from dialer.phones import format_national, mask
 from dialer.suppression import REFUSAL_OUTCOMES
+from web import clock
 from web.dashboard.blueprint import bp
 from web.database import db_session
 from web.i18n import gettext as _
@@ -69,7 +70,7 @@ def calls_csv() -> ResponseReturnValue:
         abort(400)
     show = _phone_for(account)
     rows = export_rows(db_session(), log_filter, zone=zone)
-    stamp = datetime.now(UTC).astimezone(zone).strftime("%Y%m%d-%H%M")
+    stamp = clock.now().astimezone(zone).strftime("%Y%m%d-%H%M")
     return Response(
         stream_with_context(_csv(rows, zone, show)),
         mimetype="text/csv",

@@ -7,7 +7,7 @@ them masked.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -24,6 +24,7 @@ from dialer.errors import DialerError
 from dialer.phones import format_national, mask
 from dialer.why import WhyReport, why
 from dialer.why_report import suppression_summaries
+from web import clock
 from web.dashboard.blueprint import bp
 from web.database import db_session
 from web.i18n import gettext as _
@@ -34,7 +35,7 @@ from web.security import Account, current_account
 @bp.get("/customers/<external_id>")
 def customer(external_id: str) -> ResponseReturnValue:
     account = current_account()
-    now = datetime.now(UTC)
+    now = clock.now()
     session = db_session()
     try:
         history = customer_history(session, external_id, now=now)
@@ -69,7 +70,7 @@ def add_customer_note(external_id: str) -> ResponseReturnValue:
                 external_id,
                 author=account.username,
                 body=request.form.get("body", ""),
-                now=datetime.now(UTC),
+                now=clock.now(),
                 attempt_id=int(attempt_text) if attempt_text.isdigit() else None,
             )
     except UnknownCustomerError:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from dialer.dnc import DNC_PAGE_SIZE, DncError, DncStatus, add_to_dnc, remove_from_dnc, search_dnc
 from dialer.models import DncSource, UserRole
 from dialer.phones import format_national, mask
+from web import clock
 from web.dashboard.blueprint import bp
 from web.database import db_session
 from web.i18n import gettext as _
@@ -20,7 +19,7 @@ from web.security import current_account, role_required
 @bp.get("/dnc")
 def dnc() -> ResponseReturnValue:
     account = current_account()
-    now = datetime.now(UTC)
+    now = clock.now()
     query = request.args.get("q", "").strip()
     try:
         status = DncStatus(request.args.get("status", DncStatus.ACTIVE.value))
@@ -56,7 +55,7 @@ def add_dnc() -> ResponseReturnValue:
                 reason=request.form.get("reason", ""),
                 source=source,
                 by=account.username,
-                now=datetime.now(UTC),
+                now=clock.now(),
             )
     except DncError as error:
         flash(_dnc_message(error), "error")
@@ -77,7 +76,7 @@ def remove_dnc(entry_id: int) -> ResponseReturnValue:
                 entry_id,
                 by=account.username,
                 reason=request.form.get("reason", ""),
-                now=datetime.now(UTC),
+                now=clock.now(),
             )
     except DncError as error:
         if error.code == "not_found":

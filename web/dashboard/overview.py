@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from dialer.campaign_control import pause, resume
 from dialer.models import UserRole
+from web import clock
 from web.dashboard.blueprint import bp
 from web.database import db_session
 from web.i18n import gettext as _
@@ -31,7 +30,7 @@ def index() -> ResponseReturnValue:
 @bp.get("/overview")
 @role_required(UserRole.SUPERVISOR)
 def overview() -> ResponseReturnValue:
-    payload = overview_payload(datetime.now(UTC))
+    payload = overview_payload(clock.now())
     every = current_app.config.get("DASHBOARD_POLL_SECONDS", POLL_SECONDS)
     return render_template("overview.html", data=payload, poll_seconds=every)
 
@@ -60,7 +59,7 @@ def _switch(campaign_id: str, *, paused: bool) -> ResponseReturnValue:
             session,
             campaign_id,
             by=current_account().username,
-            now=datetime.now(UTC),
+            now=clock.now(),
             reason=reason,
         )
     name = config.campaign(campaign_id).name
