@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from pathlib import Path
 
 from dialer import commands
 from dialer.campaigns import ConfigError
@@ -108,6 +109,19 @@ def _add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--seed", type=int, default=0, help="seed of the simulated callees")
     sandbox.add_argument("--speed", type=float, default=1.0, help="time compression factor")
+
+    demo = _command(
+        sub, "demo", commands.cmd_demo, "a campaign afternoon end to end on the local sandbox"
+    )
+    _campaigns_option(demo)
+    demo.add_argument("--dir", type=Path, default=Path("demo"), help="its directory (./demo)")
+    demo.add_argument("--customers", type=int, default=2000, help="size of the sample shop")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the shop and the callees")
+    demo.add_argument("--speed", type=float, default=150.0, help="simulated seconds per second")
+    demo.add_argument("--hours", type=float, default=4.0, help="simulated hours of dialling")
+    demo.add_argument("--port", type=int, default=8000, help="the dashboard's port (0: any)")
+    demo.add_argument("--date", type=date.fromisoformat, help="the day to simulate (YYYY-MM-DD)")
+    demo.add_argument("--exit", action="store_true", help="stop after the report (for CI)")
 
     users = sub.add_parser("users", help="dashboard accounts")
     users_sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -208,6 +209,28 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
         on_ready=lambda url: print(f"sandbox listening: TWILIO_API_BASE_URL={url}", flush=True),
     )
     return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The one-command demonstration: shop, lists, sandbox, web app and worker, then the KPIs."""
+    from dialer.demo import DemoOptions, run_demo
+
+    if args.customers < 1 or args.speed <= 0 or args.hours <= 0:
+        raise UsageError("--customers, --speed and --hours must be positive")
+    options = DemoOptions(
+        directory=args.dir,
+        customers=args.customers,
+        seed=args.seed,
+        speed=args.speed,
+        hours=args.hours,
+        port=args.port,
+        exit_when_done=args.exit,
+        day=args.date,
+    )
+    config = config_of(args, settings)
+    return run_demo(
+        options, settings, config, today=now().astimezone(ZoneInfo(config.company.timezone)).date()
+    )
 
 
 def cmd_users_add(args: argparse.Namespace, settings: Settings) -> int:

@@ -24,6 +24,7 @@ class SimClock:
         origin: datetime | None = None,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        start: float | None = None,
     ) -> None:
         if not math.isfinite(speed) or speed <= 0:
             raise ValueError(f"speed must be a positive number, not {speed}")
@@ -32,7 +33,19 @@ class SimClock:
         self.speed = speed
         self._monotonic = monotonic
         self._origin = (origin or datetime.now(UTC)).astimezone(UTC)
-        self._start = monotonic()
+        self._start = monotonic() if start is None else start
+
+    @property
+    def origin(self) -> datetime:
+        """The simulated instant at `start`."""
+        return self._origin
+
+    @property
+    def start(self) -> float:
+        """The real monotonic reading at which simulated time was `origin`. `time.monotonic`
+        is system-wide on Linux, so another process rebuilds the same clock from `speed`,
+        `origin` and `start` (what `dialer demo` does for its web app and worker)."""
+        return self._start
 
     def now(self) -> datetime:
         """The current simulated instant."""

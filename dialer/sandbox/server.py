@@ -23,6 +23,7 @@ from dialer.sandbox.callbacks import Delivery, SentCallback
 from dialer.sandbox.callee import Behaviour, CalleeModel
 from dialer.sandbox.callflow import CallFlow, amd_lane
 from dialer.sandbox.calls import Call, FetchRecord, TimelineEntry
+from dialer.sandbox.clock import SimClock
 from dialer.sandbox.config import SandboxConfig
 from dialer.sandbox.faults import Faults
 from dialer.sandbox.operators import OperatorSpec, default_operators
@@ -81,6 +82,11 @@ class Sandbox:
         self._threads: list[threading.Thread] = []
         self._threads_lock = threading.Lock()
         self._serving: threading.Thread | None = None
+
+    @property
+    def clock(self) -> SimClock:
+        """The sandbox's simulated time, which a demo's app and worker share."""
+        return self.rt.clock
 
     @property
     def base_url(self) -> str:
