@@ -170,6 +170,8 @@ class Worker:
     reconcile_provider: TelephonyProvider
     clock: Clock = system_clock
     options: DispatchOptions | None = None
+    #: Real time between dispatch runs; shorter under a simulated clock that runs faster.
+    dispatch_interval: timedelta = DISPATCH_INTERVAL
 
     def __post_init__(self) -> None:
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
@@ -268,7 +270,7 @@ class Worker:
         every: dict[str, Any] = {"max_instances": 1, "coalesce": True}
         scheduler.add_job(
             _guarded(self.dispatch_job, "dispatch"),
-            IntervalTrigger(seconds=DISPATCH_INTERVAL.total_seconds()),
+            IntervalTrigger(seconds=self.dispatch_interval.total_seconds()),
             id="dispatch",
             misfire_grace_time=1,
             **every,

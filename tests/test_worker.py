@@ -9,11 +9,12 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,14 @@ from dialer.log import JsonFormatter, configure_logging, log_event, mask_numbers
 from dialer.models import Attempt, EntryState
 from dialer.settings import Settings
 from dialer.telephony import CallInfo, CallRequest
-from dialer.worker import ConfigWatcher, Worker, run_worker, singleton, stop_on_signals
+from dialer.worker import (
+    DISPATCH_INTERVAL,
+    ConfigWatcher,
+    Worker,
+    run_worker,
+    singleton,
+    stop_on_signals,
+)
 from tests.conftest import DISPATCH_NOW, FakeTwilio, SlotWaits
 from tests.factories import dispatch_campaign, dispatch_config_yaml, make_entry
 
@@ -277,3 +285,25 @@ def test_numbers_inside_messages_are_masked_too() -> None:
     assert mask_numbers("attempt 12 at 2026-11-02T10:00:00+09:00") == (
         "attempt 12 at 2026-11-02T10:00:00+09:00"
     )
+
+
+def test_the_dispatch_job_runs_at_the_workers_interval(
+    engine: Engine, worker_settings: Settings
+) -> None:
+    """A simulated clock that runs faster needs the dispatcher to look more often (`dialer
+    demo`); production keeps `DISPATCH_INTERVAL`."""
+    provider = BlockingProvider()
+    intervals: dict[str, timedelta] = {}
+    for name, interval in (("default", None), ("fast", timedelta(milliseconds=100))):
+        worker = Worker(
+            settings=worker_settings,
+            engine=engine,
+            config=ConfigWatcher.load(worker_settings.campaigns_path),
+            dispatch_provider=provider,
+            reconcile_provider=provider,
+            **({} if interval is None else {"dispatch_interval": interval}),
+        )
+        scheduler = BackgroundScheduler()
+        worker.schedule(scheduler)
+        intervals[name] = scheduler.get_job("dispatch").trigger.interval
+    assert intervals == {"default": DISPATCH_INTERVAL, "fast": timedelta(milliseconds=100)}

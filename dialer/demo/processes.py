@@ -16,6 +16,7 @@ import threading
 import time
 import urllib.request
 from dataclasses import replace
+from datetime import timedelta
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 from types import FrameType
@@ -30,6 +31,8 @@ from dialer.log import configure_logging
 from dialer.settings import Settings
 
 HOST = "127.0.0.1"
+#: The worker looks for calls to place this often at most (real time), whatever the speed.
+MIN_DISPATCH_INTERVAL = timedelta(milliseconds=100)
 _spawn = multiprocessing.get_context("spawn")
 
 
@@ -115,7 +118,7 @@ def _serve_web(settings: Settings, clock: DemoClock, port: int, log: Path) -> No
 def _run_worker(settings: Settings, clock: DemoClock, log: Path) -> None:
     from dialer.db import make_engine
     from dialer.telephony.twilio import TwilioProvider
-    from dialer.worker import ConfigWatcher, Worker, stop_on_signals
+    from dialer.worker import DISPATCH_INTERVAL, ConfigWatcher, Worker, stop_on_signals
 
     _ignore_interrupts()
     with log.open("a", encoding="utf-8") as stream:
@@ -129,6 +132,7 @@ def _run_worker(settings: Settings, clock: DemoClock, log: Path) -> None:
             reconcile_provider=TwilioProvider.from_settings(settings),
             clock=now,
             options=_dispatch_options(now, clock.speed),
+            dispatch_interval=max(DISPATCH_INTERVAL / clock.speed, MIN_DISPATCH_INTERVAL),
         )
         stopping = threading.Event()
         try:
