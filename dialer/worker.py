@@ -254,7 +254,7 @@ class Worker:
 
     def serve(self, stop: threading.Event) -> None:
         """Run the jobs until `stop` is set, then let the running ones finish."""
-        self.reconcile_job()
+        _guarded(self.reconcile_job, "reconcile")()
         scheduler = BackgroundScheduler(timezone=UTC)
         self.schedule(scheduler)
         scheduler.start()
