@@ -11,8 +11,9 @@ Definitions (the vocabularies are those of `dialer.outcome_codes` and `dialer.su
 - human-answered: reached a person (`suppression.reached`: AnsweredBy human, outcome human, or
   dispositioned by an operator) or ended in a refusal outcome.
 - 接続率 (contact rate): human-answered / dialled.
-- 成約率 (conversion rate): dispositioned converted or retained (retained_* included) /
-  human-answered.
+- 成約率 (conversion rate): attempts an operator dispositioned as a conversion
+  (`dispositions.CONVERSIONS`: converted, and every retained_* kind of a kept subscription) /
+  human-answered. A cancellation accepted as requested is not one.
 - 放棄呼率 (abandonment): hung up while waiting (QueueResult hangup) / entered the hold queue
   (any QueueResult but queue-full and error, which mean the caller never waited).
 - average queue wait: mean QueueTime of those who entered the queue.
@@ -38,6 +39,7 @@ from dialer.campaign_control import PauseState, pause_states
 from dialer.campaign_state import CampaignState, campaign_state, unknown_campaign_state
 from dialer.campaigns import Config
 from dialer.campaigns.schema import DEFAULT_TIMEZONE
+from dialer.dispositions import CONVERSIONS
 from dialer.models import Attempt, CallListEntry, CallStatus, EntryState, KeyPress, UTCDateTime
 from dialer.outcome_codes import Outcome
 from dialer.pacing import AGENT_ACTION, LIVE_HORIZON, live_attempts
@@ -52,8 +54,7 @@ from dialer.wallclock import require_aware
 
 __all__ = [
     "ABANDONED_QUEUE_RESULT",
-    "CONVERTED_DISPOSITION",
-    "RETAINED_DISPOSITION",
+    "CONVERSION_DISPOSITIONS",
     "CampaignRow",
     "ListCounts",
     "Overview",
@@ -65,9 +66,8 @@ __all__ = [
     "today_figures",
 ]
 
-CONVERTED_DISPOSITION: Final = "converted"
-#: `retained` and its variants (retained_skip, retained_longer_cycle, ...).
-RETAINED_DISPOSITION: Final = "retained"
+#: The stored dispositions that count as 成約, in a stable order for the SQL.
+CONVERSION_DISPOSITIONS: Final = tuple(sorted(disposition.value for disposition in CONVERSIONS))
 ABANDONED_QUEUE_RESULT: Final = "hangup"
 #: QueueResults of callers who never waited in the queue.
 NOT_QUEUED_RESULTS: Final = ("queue-full", "error")
@@ -259,11 +259,7 @@ def human_answered() -> sa.ColumnElement[bool]:
 
 def conversion() -> sa.ColumnElement[bool]:
     """The operator recorded a sale or a saved subscription."""
-    return sa.or_(
-        Attempt.disposition == CONVERTED_DISPOSITION,
-        Attempt.disposition == RETAINED_DISPOSITION,
-        Attempt.disposition.like(f"{RETAINED_DISPOSITION}\\_%", escape="\\"),
-    )
+    return Attempt.disposition.in_(CONVERSION_DISPOSITIONS)
 
 
 def today_figures(

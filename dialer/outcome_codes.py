@@ -32,7 +32,8 @@ _RETRYABLE = frozenset({Outcome.BUSY, Outcome.NO_ANSWER, Outcome.MACHINE, Outcom
 
 
 class ClosedReason(StrEnum):
-    """Why an entry is `done`, as far as the end of a call decides it.
+    """Why an entry is `done`, as far as the end of a call or an operator's disposition
+    decides it.
 
     Snake case, like the reasons other modules write to the same column (`opted_out`,
     `refused`, `wrong_person`, ...). The four outcome-named reasons mean "closed after that
@@ -49,6 +50,17 @@ class ClosedReason(StrEnum):
     NO_ANSWER = "no_answer"
     MACHINE = "machine"
     FAILED = "failed"
+    # Closed by an operator's disposition (`dialer.dispositions`).
+    #: A sale, a second purchase or a subscription signed (成約).
+    CONVERTED = "converted"
+    #: A cancel-save call kept the customer (skip, longer cycle, smaller size or a pause).
+    RETAINED = "retained"
+    #: The customer held to cancelling, and it was accepted (特定商取引法 第13条の2).
+    CANCELLED_AS_REQUESTED = "cancelled_as_requested"
+    #: The customer refused further calls: on the DNC list, never called again (第17条).
+    REFUSED = "refused"
+    #: The number reached someone other than the customer.
+    WRONG_PERSON = "wrong_person"
 
     @classmethod
     def never_retried(cls, outcome: Outcome) -> ClosedReason:

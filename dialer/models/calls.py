@@ -179,10 +179,17 @@ class Attempt(Base):
     #: Twilio's QueueResult from the Enqueue action (bridged, hangup, leave, …).
     queue_result: Mapped[str | None] = mapped_column(sa.String(32))
     queue_time_seconds: Mapped[int | None]
+    #: What the operator recorded after talking to the customer (`dialer.dispositions`).
     disposition: Mapped[str | None] = mapped_column(sa.String(32))
+    #: The operator who took the call (an id of campaigns.yaml's `operators`).
     operator_id: Mapped[str | None] = mapped_column(sa.String(64))
     notes: Mapped[str | None] = mapped_column(sa.Text)
     dispositioned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The account that recorded the disposition (the operator, or a supervisor for them).
+    dispositioned_by: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The time the customer asked to be called back at (a `callback` disposition); the
+    #: entry is due at the first open instant from then.
+    callback_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     entry: Mapped[CallListEntry] = relationship(back_populates="attempts")

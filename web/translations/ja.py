@@ -205,6 +205,64 @@ _PAGES: Final = {
     "No customer has this ID.": "この顧客IDの顧客はいません。",
     "This entry was already removed.": "この登録はすでに解除されています。",
     "The reason is too long (200 characters at most).": "理由が長すぎます（200文字まで）。",
+    # the operator screen: calls to disposition, one call's case, the disposition form
+    "Dispositions": "対応結果入力",
+    "Calls to disposition": "対応結果の未入力の通話",
+    "Calls of the last 7 days that reached an operator and have no disposition yet.": (
+        "過去7日間にオペレーターにつながり、対応結果がまだ入力されていない通話です。"
+    ),
+    "No call is waiting for a disposition.": "対応結果の入力を待つ通話はありません。",
+    "Open": "開く",
+    "Number called": "発信番号",
+    "Script": "トークスクリプト",
+    "Purpose of the call": "お電話の目的",
+    "This campaign has no script.": "このキャンペーンにはトークスクリプトがありません。",
+    "A customer who holds to cancelling must have the cancellation accepted on the call, "
+    "without obstruction (特定商取引法 第13条の2). A customer who refuses further calls is "
+    "never called again (第17条).": (
+        "お客様が解約のご意思を変えられない場合は、引き止めずにその場で必ず解約を承ってください"
+        "（特定商取引法 第13条の2）。"
+        "今後の電話を断られたお客様には、二度とお電話しません（第17条）。"
+    ),
+    "Talked": "通話",
+    "Cancellation request": "解約のお申し出",
+    "Other": "その他",
+    "Refused: never call again": "拒否（今後は発信しない）",
+    "Call back at (campaign time)": "かけ直し日時（キャンペーンの時刻）",
+    "Call back asked for": "かけ直し希望日時",
+    "The campaign ends on %(day)s.": "キャンペーンは%(day)sまでです。",
+    "Note": "メモ",
+    "Record disposition": "対応結果を登録",
+    "Contact history": "接触履歴",
+    "No notes.": "メモはありません。",
+    "Disposition recorded.": "対応結果を登録しました。",
+    "Call back booked for %(when)s.": "%(when)sにかけ直す予定を登録しました。",
+    "Recorded. The customer is on the do-not-call list and will not be called again.": (
+        "登録しました。お客様を発信禁止リストに登録し、今後は発信しません。"
+    ),
+    "Recorded. The call list entry has moved on and was left as it is.": (
+        "登録しました。発信リストの状態はすでに先に進んでいるため、変更していません。"
+    ),
+    "Choose a disposition.": "対応結果を選んでください。",
+    "The note is too long (2000 characters at most).": "メモが長すぎます（2000文字まで）。",
+    "A disposition was already recorded for this call.": "この通話の対応結果はすでに登録済みです。",
+    "Nobody talked in this call; it cannot be dispositioned.": (
+        "この通話ではお客様と話していないため、対応結果は登録できません。"
+    ),
+    "This customer's call list entry is closed; no call back can be booked.": (
+        "このお客様の発信リストは終了しているため、かけ直しは登録できません。"
+    ),
+    "Enter the date and time to call back.": "かけ直しの日時を入力してください。",
+    "The call back time has already passed.": "かけ直しの日時がすでに過ぎています。",
+    "The campaign ends before that time; choose an earlier call back time.": (
+        "その日時の前にキャンペーンが終了します。より早い日時を選んでください。"
+    ),
+    "The campaign is not in campaigns.yaml; no call back can be booked.": (
+        "campaigns.yaml にないキャンペーンのため、かけ直しは登録できません。"
+    ),
+    "campaigns.yaml has errors; nothing can be recorded until it is fixed.": (
+        "campaigns.yaml に誤りがあるため、修正されるまで登録できません。"
+    ),
 }
 
 _LABELS_JA: Final = {
