@@ -14,11 +14,14 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.orm import Session
+
 from dialer.campaigns import Config
 from dialer.db import make_engine, make_session_factory
 from dialer.demo import processes
 from dialer.demo.clock import DemoClock
 from dialer.demo.day import demo_start
+from dialer.demo.desk import Desk
 from dialer.demo.progress import Snapshot, progress_line, snapshot
 from dialer.demo.summary import summary_data, summary_lines, write_summary
 from dialer.demo.workspace import SUPERVISOR, Prepared, Workspace, populate, prepare
@@ -90,16 +93,17 @@ def run_demo(
         began = time.monotonic()
         sessions = make_session_factory(engine)
         now = clock.clock()
+        desk = Desk(config, now, options.seed)
         with sessions() as session:
             last = _dial(
-                lambda: snapshot(session, config, now()),
+                lambda: _settled_snapshot(desk, session, config, now()),
                 lambda snap: snap.now >= until,
                 [web, worker],
                 say_live=_live_printer(out, zone),
             )
             processes.stop(worker)
             last = _dial(
-                lambda: snapshot(session, config, now()),
+                lambda: _settled_snapshot(desk, session, config, now()),
                 lambda snap: snap.overview.today.live == 0 or snap.now >= until + WIND_DOWN,
                 [web],
                 say_live=_live_printer(out, zone),
@@ -157,6 +161,12 @@ def _dial(
         else:
             idle_since = None
         time.sleep(1.0)
+
+
+def _settled_snapshot(desk: Desk, session: Session, config: Config, now: datetime) -> Snapshot:
+    """The operators' dispositions for the calls that ended, then the figures."""
+    desk.settle(session)
+    return snapshot(session, config, now)
 
 
 def _check_alive(children: list[BaseProcess]) -> None:
