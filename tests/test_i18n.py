@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask, session
 
+from dialer.dispositions import Disposition
+from dialer.outcome_codes import ClosedReason
 from tests.factories import JST
 from web.i18n import day, gettext, label, number, percent, seconds, when
 from web.translations.ja import MESSAGES
@@ -41,6 +43,12 @@ def test_every_message_has_its_japanese() -> None:
 def test_every_label_has_its_japanese() -> None:
     english = {text for vocabulary in LABELS.values() for text in vocabulary.values()}
     assert sorted(english - MESSAGES.keys()) == []
+
+
+def test_every_stored_disposition_and_closed_reason_has_a_label() -> None:
+    """The call log and the customer page show these codes; none may surface raw."""
+    assert {d.value for d in Disposition} <= LABELS["disposition"].keys()
+    assert {r.value for r in ClosedReason} <= LABELS["closed_reason"].keys()
 
 
 def test_placeholders_survive_translation() -> None:

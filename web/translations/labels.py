@@ -86,6 +86,7 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
         "retained_smaller_size": "Retained (smaller size)",
         "retained_pause": "Retained (paused)",
         "cancelled": "Cancelled as requested",
+        "cancelled_as_requested": "Cancelled as requested",
         "refused": "Refused",
         "wrong_person": "Wrong person",
         "callback": "Call back",
@@ -100,6 +101,8 @@ LABELS: Final[Mapping[str, Mapping[str, str]]] = {
     "closed_reason": {
         "reached": "Reached",
         "converted": "Converted",
+        "retained": "Retained",
+        "cancelled_as_requested": "Cancelled as requested",
         "refused": "Refused",
         "opted_out": "Opted out",
         "max_attempts": "Attempts used up",
