@@ -10,10 +10,12 @@ Jobs, each in its own thread, never two runs of one job at once (a late run is c
   content), reload it; a file with mistakes is refused with every problem logged, and the last
   good configuration stays in force. A new configuration refreshes the lists.
 - list refresh, daily at `LIST_REFRESH_AT` in the company's time zone.
+- connect, as often as dispatch: call free operators for the callers waiting in the hold queues
+  (`dialer.operator_bridge`).
 
-On PostgreSQL, reconciliation and list refresh run on one worker at a time: each run first
-takes a session-level advisory lock (`pg_try_advisory_lock`) and skips when another worker
-holds it. On SQLite (one machine, one worker) there is nothing to elect.
+On PostgreSQL, reconciliation, list refresh and connect run on one worker at a time: each run
+first takes a session-level advisory lock (`pg_try_advisory_lock`) and skips when another
+worker holds it. On SQLite (one machine, one worker) there is nothing to elect.
 
 SIGTERM and SIGINT stop the scheduling of new runs; a dispatch run stops between two ticks, and
 the worker exits 0 once the running jobs have finished, so no attempt is left half-written.
@@ -54,6 +56,7 @@ from dialer.dispatch import (
 )
 from dialer.lists import build_all
 from dialer.log import configure_logging, log_event
+from dialer.operator_bridge import connect_operators
 from dialer.reconcile import reconcile
 from dialer.settings import Settings
 from dialer.telephony import TelephonyProvider
@@ -70,6 +73,7 @@ LIST_REFRESH_AT: Final = (8, 0)
 #: Advisory lock keys of the singleton jobs ("dialer" in ASCII, then a job number).
 RECONCILE_LOCK: Final = 0x6469616C65720001
 LIST_REFRESH_LOCK: Final = 0x6469616C65720002
+CONNECT_LOCK: Final = 0x6469616C65720003
 
 
 class ConfigWatcher:
@@ -241,6 +245,22 @@ class Worker:
                     suppressed=built.suppressed_total,
                 )
 
+    def connect_job(self) -> None:
+        """Call operators for waiting callers, on one worker at a time (so that no operator is
+        called twice). Uses the reconciliation provider: dispatch's is busy in its own thread."""
+        with singleton(self.engine, CONNECT_LOCK) as elected:
+            if not elected:
+                return
+            result = connect_operators(
+                self.sessions,
+                self.config.config,
+                self.reconcile_provider,
+                self.settings,
+                now=self.clock(),
+            )
+            if result.placed or result.failed or result.unresolved:
+                log_event(logger, "operators_called", **vars(result))
+
     def config_job(self) -> None:
         """Adopt a changed campaigns.yaml, then refresh the lists for it."""
         if self.config.check():
@@ -272,6 +292,13 @@ class Worker:
             _guarded(self.dispatch_job, "dispatch"),
             IntervalTrigger(seconds=self.dispatch_interval.total_seconds()),
             id="dispatch",
+            misfire_grace_time=1,
+            **every,
+        )
+        scheduler.add_job(
+            _guarded(self.connect_job, "connect"),
+            IntervalTrigger(seconds=self.dispatch_interval.total_seconds()),
+            id="connect",
             misfire_grace_time=1,
             **every,
         )

@@ -67,7 +67,7 @@ def test_upgrade_adds_the_columns_and_keeps_calls_and_indexes(
     assert {"ix_attempts_phone_tail", "ix_attempts_live"} <= indexes
     assert not NEW_COLUMNS & attempt_columns(engine_at_0003)
 
-    upgrade(empty_database_url)
+    upgrade(empty_database_url, REVISION)
 
     assert current_revision(empty_database_url) == REVISION
     assert attempt_columns(engine_at_0003) >= NEW_COLUMNS
@@ -82,7 +82,7 @@ def test_upgrade_adds_the_columns_and_keeps_calls_and_indexes(
 def test_downgrade_removes_only_the_new_columns(
     engine_at_0003: sa.Engine, empty_database_url: str
 ) -> None:
-    upgrade(empty_database_url)
+    upgrade(empty_database_url, REVISION)
     with engine_at_0003.begin() as connection:
         config = alembic_config()
         config.attributes["connection"] = connection

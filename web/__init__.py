@@ -52,10 +52,12 @@ def register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> 
 def register_blueprints(app: Flask) -> None:
     """Attach each area of the site."""
     from web.health import bp as health_bp
+    from web.operator_hooks import bp as operator_hooks_bp
     from web.twilio_hooks import bp as twilio_hooks_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(twilio_hooks_bp)
+    app.register_blueprint(operator_hooks_bp)
 
 
 def register_security(app: Flask, settings: Settings) -> None:

@@ -16,6 +16,7 @@ from dialer.models.customers import (
 )
 from dialer.models.dnc import DncEntry, DncSource
 from dialer.models.notes import CustomerNote
+from dialer.models.operators import OperatorCall
 from dialer.models.pacing import ACCOUNT_SCOPE, PacingScope, campaign_scope
 from dialer.models.reporting import REPORTING_INDEXES
 from dialer.models.types import NaiveDatetimeError, UTCDateTime
@@ -40,6 +41,7 @@ __all__ = [
     "KeyPress",
     "Mailing",
     "NaiveDatetimeError",
+    "OperatorCall",
     "Order",
     "PacingScope",
     "Subscription",

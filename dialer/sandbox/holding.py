@@ -4,7 +4,9 @@ side that takes a caller out.
 An enqueued caller hears the `waitUrl` document, requested again each time it has played
 through (with QueuePosition, QueueSid, QueueTime, AvgQueueTime, CurrentQueueSize and
 MaxQueueSize), or hold music without one. They leave the queue when dequeued (bridged: they
-talk for `talk_seconds`, then the Enqueue action gets QueueResult=bridged), when they run out of
+talk for `talk_seconds`, then the Enqueue action gets QueueResult=bridged; a `<Dial><Queue url>`
+first plays its document's Say, Play and Pause to them, fetched on their leg with
+DequeingCallSid, QueueSid and QueueTime), when they run out of
 patience or hang up (hangup), at `<Leave>` (leave), on a REST redirect (redirected) or when the
 queue is full (queue-full). Without an action the call goes on after the `<Enqueue>`.
 """
@@ -60,7 +62,7 @@ def enqueue(live: LiveCall, verb: Enqueue) -> Jump | None:
     abandon_at = None if patience is None else clock.deadline(patience)
     exit_ = _Holding(live, verb, queue, member, abandon_at).hold()
     if exit_.result == "bridged" and member.bridge is not None:
-        exit_ = _talk(live, member.bridge)
+        exit_ = _before_bridge(live, queue, member.bridge) or _talk(live, member.bridge)
     seconds = (
         member.bridge.queue_seconds
         if member.bridge is not None
@@ -181,6 +183,44 @@ class _Holding:
         return _Exit(result, then)
 
 
+def _before_bridge(live: LiveCall, queue: HoldQueue, bridge: Bridge) -> _Exit | None:
+    """The `<Queue url>` document on the caller's leg, as Twilio plays it before connecting;
+    an exit when the call ends meanwhile. A failing document is skipped: the bridge goes on."""
+    if bridge.url is None:
+        return None
+    fields = {
+        "QueueSid": queue.sid,
+        "DequeingCallSid": bridge.dequeued_by,
+        "QueueTime": str(round(bridge.queue_seconds)),
+    }
+    text, status = live.request(Jump(bridge.url, "queue-url", fields))
+    if status is None or not 200 <= status < 300:
+        live.record("app-error", code="11200", url=bridge.url.url, status=str(status))
+        return None
+    try:
+        verbs = parse(text, bridge.url.url)
+    except TwimlError as exc:
+        live.record("app-error", code="12100", purpose="queue-url", reason=str(exc))
+        return None
+    for verb in verbs:
+        if not isinstance(verb, Say | Play | PauseVerb):
+            live.record("unsupported-verb-before-bridge", verb=type(verb).__name__)
+            continue
+        event, detail = describe(verb)
+        live.record(event, **detail)
+        seconds = prompt_seconds(verb, live.rt.config.play_seconds)
+        wake = live.wait(seconds, until=bridge.ended.is_set)
+        if wake is Wake.ELAPSED:
+            continue
+        bridge.end()
+        if wake is Wake.CONDITION:
+            return _Exit("bridged")
+        if wake is Wake.STOPPING:
+            raise CallEnded("stopping")
+        return _Exit("bridged", live.interruption(wake))
+    return None
+
+
 def _talk(live: LiveCall, bridge: Bridge) -> _Exit:
     """The bridged conversation; ends when the operator side leaves or the caller hangs up."""
     live.record("bridged", by=bridge.dequeued_by)
@@ -223,7 +263,7 @@ def dial_queue(live: LiveCall, verb: DialQueue) -> Jump | None:
     queue = live.rt.queues.get(verb.queue)
     live.rt.queues.listen(live.call.wake)
     try:
-        bridge = _take(live, queue, clock.deadline(verb.timeout_seconds))
+        bridge = _take(live, queue, clock.deadline(verb.timeout_seconds), verb.url)
     finally:
         live.rt.queues.unlisten(live.call.wake)
     if bridge is None:
@@ -245,10 +285,10 @@ def dial_queue(live: LiveCall, verb: DialQueue) -> Jump | None:
     return None if verb.action is None else Jump(verb.action, "dial-action", fields)
 
 
-def _take(live: LiveCall, queue: HoldQueue, deadline: float) -> Bridge | None:
+def _take(live: LiveCall, queue: HoldQueue, deadline: float, url: Webhook | None) -> Bridge | None:
     clock = live.rt.clock
     while True:
-        bridge = queue.take_front(live.call.sid, clock.now(), clock.real(), live.call.wake)
+        bridge = queue.take_front(live.call.sid, clock.now(), clock.real(), live.call.wake, url)
         if bridge is not None:
             return bridge
         remaining = clock.simulated_seconds(deadline - clock.real())

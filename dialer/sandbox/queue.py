@@ -14,10 +14,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from dialer.sandbox.calls import Webhook
+
 
 @dataclass
 class Bridge:
-    """A caller connected to whoever dequeued them; `ended` once either side leaves."""
+    """A caller connected to whoever dequeued them; `ended` once either side leaves. `url`:
+    the `<Queue url>` document the caller hears right before the bridge."""
 
     caller_sid: str
     dequeued_by: str
@@ -25,6 +28,7 @@ class Bridge:
     queue_seconds: float
     ended: threading.Event = field(default_factory=threading.Event)
     wakes: list[threading.Event] = field(default_factory=list)
+    url: Webhook | None = None
 
     def end(self) -> None:
         self.ended.set()
@@ -74,7 +78,12 @@ class HoldQueue:
             return True
 
     def take_front(
-        self, dequeued_by: str, at: datetime, real: float, wake: threading.Event | None
+        self,
+        dequeued_by: str,
+        at: datetime,
+        real: float,
+        wake: threading.Event | None,
+        url: Webhook | None = None,
     ) -> Bridge | None:
         """Dequeue the longest-waiting caller into a bridge; None when nobody waits."""
         with self._registry.cond:
@@ -83,7 +92,9 @@ class HoldQueue:
             member = self._members.pop(0)
             wakes = [member.wake] if wake is None else [member.wake, wake]
             queue_seconds = (at - member.joined).total_seconds()
-            member.bridge = Bridge(member.call_sid, dequeued_by, at, queue_seconds, wakes=wakes)
+            member.bridge = Bridge(
+                member.call_sid, dequeued_by, at, queue_seconds, wakes=wakes, url=url
+            )
             member.wake.set()
             return member.bridge
 

@@ -77,9 +77,12 @@ class Hangup:
 
 @dataclass(frozen=True)
 class DialQueue:
+    """`<Dial><Queue>`; `url` is the Queue's document, played to the dequeued caller."""
+
     queue: str
     action: Webhook | None = None
     timeout_seconds: float = 30.0
+    url: Webhook | None = None
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def _dial(element: ET.Element, url: str) -> Verb:
         queue=_text(queue),
         action=_hook(element, "action", "method", url),
         timeout_seconds=_number(element, "timeout", 30.0),
+        url=_hook(queue, "url", "method", url),
     )
 
 
