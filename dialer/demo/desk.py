@@ -49,6 +49,7 @@ SOLICITATION: Mapping[Disposition, float] = {
 SERVICE: Mapping[Disposition, float] = {D.REACHED: 0.92, D.CALLBACK: 0.08}
 #: When a customer asks to be called back: the next day, at the first open time from then.
 CALLBACK_AFTER = timedelta(days=1)
+#: Who recorded a disposition when the call has no operator on record.
 DESK = "demo-desk"
 
 
@@ -65,12 +66,12 @@ class Desk:
         done = 0
         with read_only(session):  # on SQLite an open transaction holds the write lock
             finished = session.execute(_undispositioned()).all()
-        for attempt_id, campaign_id in finished:
-            if self._record(session, attempt_id, campaign_id):
+        for attempt_id, campaign_id, operator_id in finished:
+            if self._record(session, attempt_id, campaign_id, operator_id or DESK):
                 done += 1
         return done
 
-    def _record(self, session: Session, attempt_id: int, campaign_id: str) -> bool:
+    def _record(self, session: Session, attempt_id: int, campaign_id: str, by: str) -> bool:
         campaign = self._campaign(campaign_id)
         if campaign is None:
             return False
@@ -83,7 +84,7 @@ class Desk:
                 self.config,
                 attempt_id,
                 choice,
-                by=DESK,
+                by=by,
                 now=now,
                 callback_at=callback_at,
                 note="デモの模擬オペレーターによる入力",
@@ -111,9 +112,9 @@ def _draw(rng: random.Random, shares: Mapping[Disposition, float]) -> Dispositio
     return rng.choices(choices, weights=[shares[c] for c in choices])[0]
 
 
-def _undispositioned() -> sa.Select[int, str]:
+def _undispositioned() -> sa.Select[int, str, str | None]:
     return (
-        sa.select(Attempt.id, Attempt.campaign_id)
+        sa.select(Attempt.id, Attempt.campaign_id, Attempt.operator_id)
         .where(
             Attempt.queue_result == "bridged",
             Attempt.disposition.is_(None),

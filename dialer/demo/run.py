@@ -209,7 +209,7 @@ def _sandbox_config(
         speed=options.speed,
         origin=start,
         cps=None,
-        operators=operators_from_config(config),
+        operators=operators_from_config(config, takes_from_queues=False),
         keep_history=False,
     )
 
