@@ -8,6 +8,7 @@ an installed package and from any working directory, with no alembic.ini to find
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +16,22 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
 #: How long an SQLite connection waits for another writer before giving up, in milliseconds.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+#: A pooled PostgreSQL connection that sat unused for longer than this is pinged before use.
+POOL_PING_AFTER_IDLE_S = 10.0
+#: PostgreSQL connections older than this are replaced at checkout (idle timeouts on the way).
+POOL_RECYCLE_S = 1800
+
+_CHECKED_IN_AT = "dialer_checked_in_at"
 
 _POSTGRES_DRIVERS = {"postgres", "postgresql"}
 
@@ -44,7 +53,8 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
 
     SQLite gets foreign keys (off by default there), WAL (readers never block the writer) and a
     busy timeout, and transactions that start with `BEGIN IMMEDIATE` (see `_sqlite_begin`).
-    `kwargs` go to `create_engine`.
+    PostgreSQL connections are checked before use only after sitting idle (see
+    `_IdlePing`), and recycled after `POOL_RECYCLE_S`. `kwargs` go to `create_engine`.
     """
     parsed = normalize_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -52,8 +62,43 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(parsed, **kwargs)
+    kwargs.setdefault("pool_recycle", POOL_RECYCLE_S)
+    engine = create_engine(parsed, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping = _IdlePing(engine, POOL_PING_AFTER_IDLE_S)
+        event.listen(engine, "checkin", ping.checked_in)
+        event.listen(engine, "checkout", ping.checked_out)
+    return engine
+
+
+class _IdlePing:
+    """Ping a pooled connection before use only when it sat idle for `after_s` seconds.
+
+    A connection goes stale while unused (a server restart or failover, an idle timeout on the
+    way); one in steady use does not need a round trip on every checkout to prove it, as
+    `pool_pre_ping` would spend. A connection that fails the ping is replaced before the caller
+    sees it. One that breaks while in use fails that statement, and the pool then replaces every
+    connection older than the failure.
+    """
+
+    def __init__(self, engine: Engine, after_s: float) -> None:
+        self._dialect = engine.dialect
+        self._after_s = after_s
+
+    def checked_in(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_CHECKED_IN_AT] = time.monotonic()
+
+    def checked_out(
+        self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        checked_in_at = record.info.get(_CHECKED_IN_AT)
+        if checked_in_at is None or time.monotonic() - checked_in_at < self._after_s:
+            return
+        try:
+            self._dialect.do_ping(dbapi_connection)
+        except self._dialect.loaded_dbapi.Error as error:
+            # The pool discards this connection and checks out another.
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:

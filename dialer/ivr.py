@@ -8,7 +8,10 @@ pressed to `/twilio/gather/<attempt>`. The answers are built here with the SDK's
   key press it is repeated `no_input.repeat` times (a `?repeat=k` counter on the voice URL),
   then the call ends politely.
 - When answering machine detection already said "machine", the campaign's `machine` action is
-  played instead (hang up, or say the message and hang up).
+  played instead (hang up, or say the message and hang up). A campaign that leaves a message
+  asks for synchronous detection that waits for the beep (`DetectMessageEnd`, see
+  `dialer.dispatch`), so Twilio requests the voice URL after the beep with `AnsweredBy`, which
+  is recorded on the attempt: the call then ends as `machine`. A fax is only hung up on.
 - `callback` asks for a time band (1 = 午前, 2 = 午後, 3 = 夕方) and moves the entry to the next
   open instant in that band; `opt_out` puts the customer on the DNC list at once and closes the
   entry as `opted_out` (DESIGN.md invariant 5: refusal is final); `repeat` says the greeting
@@ -21,8 +24,15 @@ pressed to `/twilio/gather/<attempt>`. The answers are built here with the SDK's
   (`/twilio/queue/<attempt>`) records how the wait ended (`Attempt.queue_result`, first write
   wins) and, after a `leave`, offers the time band gather (`hold.on_timeout: callback`) or
   apologises and hangs up; a full queue or an error books a callback at the next open instant.
-  `no_input.then: agent` ends the call politely for now, and `survey` keys (agentless
-  campaigns, a later part) act as `hangup`.
+  `no_input.then: agent` enqueues the caller the same way after the last silence (through
+  `/twilio/gather/<attempt>?step=no_input`, so that the queue is only joined once the
+  customer has really pressed nothing, and a `KeyPress` with action `agent` marks the wait).
+- `survey` asks the campaign's question (満足度調査) in a one-key `<Gather>`
+  (`?step=survey`); a campaign with a survey but no survey key asks it right after the
+  greeting, where the menu keys outside the scale still act. A key on the scale is stored
+  once per attempt as a `KeyPress` (step `survey`, no action) and closes the entry as
+  reached; any other key is answered once with the scale and the question again; silence
+  ends politely. `dialer.survey` counts the answers.
 
 A callback (asked for, or standing in for an operator) is placed at least `CALLBACK_MIN_DELAY`
 after the key press, so that the dispatcher never dials a customer who is still on the line.
@@ -49,7 +59,7 @@ from dialer.day_parts import PartOfDay, next_callable_in_parts
 from dialer.errors import UnknownCampaignError
 from dialer.models import Attempt, DncEntry, DncSource, EntryState, KeyPress
 from dialer.outcome_codes import ClosedReason
-from dialer.outcomes import MACHINE_ANSWERS, locked_entry, move_entry
+from dialer.outcomes import MACHINE_ANSWERS, locked_entry, move_entry, note_answered_by
 from dialer.retries import Close, Reschedule
 from dialer.wallclock import require_aware
 
@@ -68,6 +78,15 @@ LANGUAGE: Final = "ja-JP"
 
 MENU_STEP: Final = "menu"
 BAND_STEP: Final = "band"
+#: The `?step=` of the survey answer, and the `KeyPress.step` it is stored with.
+SURVEY_STEP: Final = "survey"
+#: The `?step=` reached after the last silence when `no_input.then` is `agent`, and the
+#: `KeyPress.step` that records the caller joining the queue without a key.
+NO_INPUT_STEP: Final = "no_input"
+AGENT_ACTION: Final = "agent"
+FAX: Final = "fax"
+#: The longest AnsweredBy stored (the column's width).
+ANSWERED_BY_LENGTH: Final = 32
 #: `KeyPress.step` of the time band answer.
 BAND_KEY_STEP: Final = "callback_band"
 UNKNOWN_ACTION: Final = "unknown"
@@ -127,6 +146,10 @@ SAY_QUEUE_TIMEOUT_GOODBYE: Final = (
     "大変お待たせして申し訳ございません。ただいま担当者が大変混み合っておりますので、"
     "改めてご連絡いたします。失礼いたします。"
 )
+SAY_TO_AGENT: Final = "担当者におつなぎいたします。少々お待ちくださいませ。"
+SAY_SURVEY_NO_INPUT: Final = (
+    "ご回答が確認できませんでしたので、お電話を終了いたします。お電話ありがとうございました。"
+)
 SAY_OPTED_OUT: Final = (
     "承知いたしました。今後、お電話でのご案内は控えさせていただきます。失礼いたします。"
 )
@@ -159,8 +182,12 @@ class Call:
         return f"{self.base_url}/twilio/queue/{self.attempt_id}"
 
     def greeting(self) -> str:
+        return self.fill(self.ivr.greeting)
+
+    def fill(self, text: str) -> str:
+        """A spoken text of the campaign with its placeholders filled for this call."""
         return fill_placeholders(
-            self.ivr.greeting,
+            text,
             company=self.company,
             purpose=self.purpose,
             customer_name=self.customer_name,
@@ -242,7 +269,8 @@ def unavailable_twiml() -> str:
     return _end(VoiceResponse(), None, SAY_UNAVAILABLE)
 
 
-def _menu_gather(response: VoiceResponse, call: Call, action: str) -> None:
+def _gather(response: VoiceResponse, call: Call, action: str, *texts: str) -> None:
+    """A one-key `<Gather>` posting to `action`, saying `texts` while it listens."""
     gather = response.gather(
         input="dtmf",
         num_digits=1,
@@ -250,7 +278,12 @@ def _menu_gather(response: VoiceResponse, call: Call, action: str) -> None:
         action=action,
         method="POST",
     )
-    gather.say(call.greeting(), voice=call.ivr.voice, language=LANGUAGE)
+    for text in texts:
+        gather.say(text, voice=call.ivr.voice, language=LANGUAGE)
+
+
+def _menu_gather(response: VoiceResponse, call: Call, action: str) -> None:
+    _gather(response, call, action, call.greeting())
 
 
 def _band_gather(response: VoiceResponse, call: Call, **query: int | str) -> None:
@@ -264,6 +297,27 @@ def _band_gather(response: VoiceResponse, call: Call, **query: int | str) -> Non
     gather.say(SAY_ASK_BAND, voice=call.ivr.voice, language=LANGUAGE)
 
 
+def voice_answer(
+    session: Session, call: Call, *, repeat: int = 0, answered_by: str | None = None
+) -> str:
+    """Record the AnsweredBy that came with the voice request (synchronous detection) and
+    answer with the greeting or the machine action, by the attempt's verdict."""
+    attempt = session.get_one(Attempt, call.attempt_id)
+    if answered_by:
+        note_verdict(session, attempt, answered_by)
+    return greeting_twiml(call, repeat=repeat, answered_by=attempt.answered_by)
+
+
+def note_verdict(session: Session, attempt: Attempt, answered_by: str) -> bool:
+    """Store answering machine detection's verdict on the attempt by the rule of
+    `note_answered_by` (the first definite verdict stays). The entry and the attempt are
+    locked in the order the callbacks lock them, so that an AMD callback cannot interleave.
+    True when the attempt changed."""
+    locked_entry(session, attempt.entry_id)
+    session.refresh(attempt, with_for_update=True)
+    return note_answered_by(attempt, answered_by[:ANSWERED_BY_LENGTH])
+
+
 def greeting_twiml(call: Call, *, repeat: int = 0, answered_by: str | None = None) -> str:
     """The greeting inside the menu's `<Gather>`, or the machine action after a machine verdict.
 
@@ -271,8 +325,20 @@ def greeting_twiml(call: Call, *, repeat: int = 0, answered_by: str | None = Non
     """
     response = VoiceResponse()
     if answered_by in MACHINE_ANSWERS:
-        return _end(response, call, call.ivr.machine.say)
-    _menu_gather(response, call, call.gather_url())
+        machine = call.ivr.machine
+        message = call.fill(machine.say) if machine.say and answered_by != FAX else None
+        return _end(response, call, message)
+    survey = call.ivr.survey
+    if survey is not None and call.ivr.asks_survey_first:
+        _gather(
+            response,
+            call,
+            call.gather_url(step=SURVEY_STEP),
+            call.greeting(),
+            call.fill(survey.question),
+        )
+    else:
+        _menu_gather(response, call, call.gather_url())
     # Reached only when the customer pressed nothing.
     if repeat < call.ivr.no_input.repeat:
         response.redirect(call.voice_url(repeat=repeat + 1), method="POST")
@@ -280,8 +346,32 @@ def greeting_twiml(call: Call, *, repeat: int = 0, answered_by: str | None = Non
     if call.ivr.no_input.then == "callback":
         _band_gather(response, call)
         return _end(response, call, SAY_NO_INPUT_GOODBYE)
-    # `hangup`, and `agent` until the hold queue exists.
+    if call.ivr.no_input.then == "agent":
+        response.redirect(call.gather_url(step=NO_INPUT_STEP), method="POST")
+        return str(response)
     return _end(response, call, SAY_NO_INPUT_GOODBYE)
+
+
+def no_input_answer(session: Session, call: Call, *, now: datetime) -> str:
+    """After the last silence, with `no_input.then: agent`: the caller joins the hold queue
+    exactly as after the agent key, recorded as a `KeyPress` without digits."""
+    require_aware(now)
+    response = VoiceResponse()
+    if call.ivr.no_input.then != "agent":
+        # The campaign changed during the call.
+        return _end(response, call, SAY_NO_INPUT_GOODBYE)
+    session.add(
+        KeyPress(
+            attempt_id=call.attempt_id,
+            pressed_at=now,
+            step=NO_INPUT_STEP,
+            digits="",
+            action=AGENT_ACTION,
+        )
+    )
+    _say(response, call, SAY_TO_AGENT)
+    _enqueue(response, call)
+    return str(response)
 
 
 # --- key presses -----------------------------------------------------------------------------
@@ -314,7 +404,7 @@ def menu_answer(
         _menu_gather(response, call, call.gather_url(unknown=unknown_count + 1))
         return _end(response, call, SAY_NO_INPUT_GOODBYE)
     if item.say:
-        _say(response, call, item.say)
+        _say(response, call, call.fill(item.say))
     if item.action == "repeat":
         response.redirect(call.voice_url(), method="POST")
         return str(response)
@@ -327,7 +417,10 @@ def menu_answer(
     if item.action == "agent":
         _enqueue(response, call)
         return str(response)
-    # `hangup`, and `survey` (agentless campaigns come later).
+    if item.action == "survey" and call.ivr.survey is not None:
+        _survey_gather(response, call)
+        return _end(response, call, SAY_SURVEY_NO_INPUT)
+    # `hangup` (and a survey key whose question left the configuration).
     return _end(response, call, None if item.say else SAY_GOODBYE)
 
 
@@ -340,6 +433,82 @@ def _enqueue(response: VoiceResponse, call: Call) -> None:
         wait_url=call.hold_url(),
         wait_url_method="POST",
     )
+
+
+# --- the survey (満足度調査) -------------------------------------------------------------------
+
+
+def _survey_gather(response: VoiceResponse, call: Call, *texts: str, **query: int | str) -> None:
+    """The survey question (after `texts`) in a one-key `<Gather>`."""
+    assert call.ivr.survey is not None
+    question = call.fill(call.ivr.survey.question)
+    _gather(response, call, call.gather_url(step=SURVEY_STEP, **query), *texts, question)
+
+
+def survey_answer(
+    session: Session,
+    config: Config,
+    call: Call,
+    digits: str,
+    *,
+    unknown_count: int = 0,
+    now: datetime,
+) -> str:
+    """Record the survey answer `digits` and thank the customer; the TwiML to answer with.
+
+    When the greeting asked the question itself, a menu key outside the scale acts as in the
+    menu (an opt-out stays possible). An answer is stored once per attempt (Twilio may post the
+    same request twice) and closes the entry as reached; another key is answered once with
+    the scale and the question again.
+    """
+    require_aware(now)
+    survey = call.ivr.survey
+    response = VoiceResponse()
+    if survey is None:
+        # The campaign's survey left the configuration during the call.
+        return _end(response, call, SAY_GOODBYE)
+    if digits not in survey.keys and call.ivr.asks_survey_first and digits in call.ivr.menu:
+        return menu_answer(session, config, call, digits, now=now)
+    attempt = session.get_one(Attempt, call.attempt_id)
+    if digits in survey.keys:
+        record_survey_answer(session, attempt, digits, now=now)
+        return _end(response, call, call.fill(survey.thanks))
+    session.add(
+        KeyPress(
+            attempt_id=attempt.id,
+            pressed_at=now,
+            step=SURVEY_STEP,
+            digits=digits[:16],
+            action=UNKNOWN_ACTION,
+        )
+    )
+    if unknown_count >= 1:
+        return _end(response, call, SAY_UNKNOWN_AGAIN)
+    low, high = survey.scale
+    invalid = f"申し訳ございません。{low}から{high}までの番号でお答えください。"
+    _survey_gather(response, call, invalid, unknown=unknown_count + 1)
+    return _end(response, call, SAY_SURVEY_NO_INPUT)
+
+
+def record_survey_answer(session: Session, attempt: Attempt, digits: str, *, now: datetime) -> bool:
+    """Store the answer unless the attempt already has one, and close the entry as reached
+    (the customer was reached and answered). False when an answer was already stored."""
+    entry = locked_entry(session, attempt.entry_id)  # serialises duplicate requests
+    answered = session.scalar(
+        sa.select(KeyPress.id).where(
+            KeyPress.attempt_id == attempt.id,
+            KeyPress.step == SURVEY_STEP,
+            KeyPress.action.is_(None),
+        )
+    )
+    if answered is not None:
+        logger.info("attempt %s: survey already answered; %s not stored", attempt.id, digits)
+        return False
+    session.add(KeyPress(attempt_id=attempt.id, pressed_at=now, step=SURVEY_STEP, digits=digits))
+    if entry.state is EntryState.IN_PROGRESS:
+        move_entry(entry, Close(ClosedReason.REACHED), now=now)
+    logger.info("attempt %s: survey answered %s", attempt.id, digits)
+    return True
 
 
 # --- the hold queue --------------------------------------------------------------------------

@@ -63,9 +63,11 @@ def deliver(
 
 
 def events(session: Session) -> list[CallEvent]:
+    """The event log as the database has it now (other sessions may have applied events)."""
     session.commit()
+    query = sa.select(CallEvent).order_by(CallEvent.id)
     with session.begin():
-        return list(session.scalars(sa.select(CallEvent).order_by(CallEvent.id)))
+        return list(session.scalars(query.execution_options(populate_existing=True)))
 
 
 def test_the_callback_is_stored_as_received_and_committed_before_it_is_applied(

@@ -48,7 +48,7 @@ def test_check_project_sample_exits_0(
 ) -> None:
     monkeypatch.chdir(ROOT)
     assert main(["check", "campaigns.yaml"]) == 0
-    assert capsys.readouterr().out == "campaigns.yaml: OK (6 campaigns)\n"
+    assert capsys.readouterr().out == "campaigns.yaml: OK (7 campaigns)\n"
 
 
 def test_calendar_of_unknown_campaign_is_a_clean_error(

@@ -28,6 +28,7 @@ def test_project_sample_is_valid() -> None:
         "best-customers-thanks",
         "cancel-save",
         "dm-followup",
+        "subscriber-satisfaction",
     }
 
 

@@ -4,6 +4,8 @@
   the health check and Twilio's webhooks (which are signature-checked instead, and exempt from
   CSRF since Twilio cannot send a token). Pages redirect to the login page; the JSON API
   answers 401.
+- Twilio's webhooks (`/twilio/*`) get no cookie session at all: Twilio sends no cookie, and
+  opening and saving one is work on every callback for nothing.
 - CSRF: Flask-WTF checks a token on every POST, PUT, PATCH and DELETE of the app.
 - The session cookie is HttpOnly and SameSite=Lax, and Secure when `PUBLIC_BASE_URL` is https
   (the app is then reached over TLS, usually through a proxy that terminates it).
@@ -23,7 +25,8 @@ from datetime import timedelta
 from functools import wraps
 from typing import Final, ParamSpec, TypeVar
 
-from flask import Flask, abort, current_app, jsonify, redirect, request, url_for
+from flask import Flask, Request, abort, current_app, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -50,8 +53,10 @@ login_manager = LoginManager()
 #: Endpoints anyone may reach; every other one needs a login.
 PUBLIC_ENDPOINTS: Final = frozenset({"auth.login", "auth.language", "static", "health.healthz"})
 #: Blueprints with their own authentication (Twilio's signature).
-SELF_AUTHENTICATED: Final = frozenset({"twilio_hooks"})
+SELF_AUTHENTICATED: Final = frozenset({"twilio_hooks", "operator_hooks"})
 SESSION_LIFETIME: Final = timedelta(hours=12)
+#: Where Twilio's webhooks live: requests there get no cookie session.
+WEBHOOK_PATH_PREFIX: Final = "/twilio/"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -88,6 +93,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         PERMANENT_SESSION_LIFETIME=SESSION_LIFETIME,
         WTF_CSRF_TIME_LIMIT=int(SESSION_LIFETIME.total_seconds()),
     )
+    app.session_interface = _NoSessionForWebhooks()
     # Registered before CSRFProtect's own hook, so a missing key is reported as such.
     app.before_request(_MissingSecretKey())
     csrf.init_app(app)
@@ -156,6 +162,16 @@ def _require_login() -> ResponseReturnValue | None:
         response.status_code = 401
         return response
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+class _NoSessionForWebhooks(SecureCookieSessionInterface):
+    """Flask's signed cookie session, but a null session for Twilio's webhooks (the session is
+    opened before the URL is matched to a blueprint, hence the path)."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith(WEBHOOK_PATH_PREFIX):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 class _MissingSecretKey:

@@ -1,15 +1,15 @@
 """Twilio's webhooks under /twilio: status callbacks and the asynchronous AMD verdict.
 
 Every route of the blueprint is behind the signature check (`before_request`), so the IVR's
-routes (voice, gather, hold) slot in here already protected. A callback is stored
-(`record_event`, committed) before it is applied (`apply_event`). When applying fails the
-stored event stays unapplied for `apply_pending_events` to replay, and Twilio gets a 500: it may
-deliver the callback again, which stores a second copy whose application changes nothing,
-since an attempt's state only moves forward. Twilio needs no body in answer to these two
-callbacks: 204.
+routes (voice, gather, hold) slot in here already protected. A status or AMD callback is
+stored and applied in one transaction (`receive_event`); when applying fails the event is stored
+alone, unapplied, for `apply_pending_events` to replay, and Twilio gets a 500: it may deliver the
+callback again, which stores a second copy whose application changes nothing, since an
+attempt's state only moves forward. Twilio needs no body in answer to these two callbacks: 204.
 
 The IVR's routes answer with TwiML (`dialer.ivr`): `/voice/<attempt>` plays the greeting and
-menu, `/gather/<attempt>` acts on the key pressed (`?step=band` for the callback's time band).
+menu, `/gather/<attempt>` acts on the key pressed (`?step=band` for the callback's time band,
+`?step=survey` for the survey's answer; `?step=no_input` joins the queue after silence).
 An unknown attempt or a campaign gone from the configuration gets a short apology and a hang-up,
 still as TwiML with 200. The hold queue has two: `/hold/<attempt>` is the Enqueue's `waitUrl`
 (announcement, position, music; `<Leave>` after `max_queue_wait`) and `/queue/<attempt>` its
@@ -27,8 +27,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
 from dialer import ivr
-from dialer.callbacks import EventKind, apply_event, record_event
-from dialer.models import Attempt
+from dialer.callbacks import EventKind, receive_event
 from dialer.settings import Settings
 from web import clock
 from web.campaign_config import current_config
@@ -54,23 +53,15 @@ def amd() -> ResponseReturnValue:
 
 
 def _store_and_apply(kind: EventKind) -> ResponseReturnValue:
-    now = clock.now()
-    session = db_session()
-    event = record_event(
-        session,
+    receipt = receive_event(
+        db_session(),
+        current_config,
         kind,
         request.form.to_dict(),
-        now=now,
+        now=clock.now(),
         attempt_id=request.args.get("attempt", type=int),
     )
-    event_id = event.id
-    try:
-        apply_event(session, current_config(), event, now=now)
-    except Exception:
-        # A boundary: the event is stored, and the replay will apply it once the cause is gone.
-        logger.exception("event %s stored but not applied; it stays pending", event_id)
-        return "", 500
-    return "", 204
+    return ("", 204) if receipt.applied else ("", 500)
 
 
 @bp.post("/voice/<int:attempt_id>")
@@ -80,27 +71,36 @@ def voice(attempt_id: int) -> ResponseReturnValue:
     call = ivr.call_for(session, current_config(), attempt_id, _base_url())
     if call is None:
         return _twiml(ivr.unavailable_twiml())
-    attempt = session.get_one(Attempt, attempt_id)
     repeat = max(request.args.get("repeat", default=0, type=int) or 0, 0)
-    twiml = ivr.greeting_twiml(call, repeat=repeat, answered_by=attempt.answered_by)
+    answered_by = request.form.get("AnsweredBy", "").strip() or None
+    twiml = ivr.voice_answer(session, call, repeat=repeat, answered_by=answered_by)
     session.commit()
     return _twiml(twiml)
 
 
 @bp.post("/gather/<int:attempt_id>")
 def gather(attempt_id: int) -> ResponseReturnValue:
-    """A key was pressed: in the menu, or (`?step=band`) the callback's time band."""
+    """A key was pressed: in the menu, the callback's time band (`?step=band`) or the survey
+    (`?step=survey`); or (`?step=no_input`) nothing was, and the caller goes to the queue."""
     session = db_session()
     config = current_config()
     call = ivr.call_for(session, config, attempt_id, _base_url())
     if call is None:
         return _twiml(ivr.unavailable_twiml())
+    step = request.args.get("step")
+    if step == ivr.NO_INPUT_STEP:
+        twiml = ivr.no_input_answer(session, call, now=clock.now())
+        session.commit()
+        return _twiml(twiml)
     digits = request.form.get("Digits", "")
     unknown = max(request.args.get("unknown", default=0, type=int) or 0, 0)
-    answer = ivr.band_answer if request.args.get("step") == ivr.BAND_STEP else ivr.menu_answer
+    answer = _ANSWERS.get(step or "", ivr.menu_answer)
     twiml = answer(session, config, call, digits, unknown_count=unknown, now=clock.now())
     session.commit()
     return _twiml(twiml)
+
+
+_ANSWERS = {ivr.BAND_STEP: ivr.band_answer, ivr.SURVEY_STEP: ivr.survey_answer}
 
 
 @bp.post("/hold/<int:attempt_id>")

@@ -34,6 +34,7 @@ def campaign_issues(campaign: Campaign) -> list[Issue]:
         )
         issues.append(Issue(("dates", "to"), message))
     issues += _purpose_issues(campaign)
+    issues += _survey_issues(campaign)
     if campaign.kind == "solicitation":
         issues += _solicitation_issues(campaign)
     if campaign.pacing.mode == "agentless":
@@ -54,6 +55,9 @@ def _spoken_texts(campaign: Campaign) -> dict[Loc, str]:
         ("ivr", "hold", "announcement"): ivr.hold.announcement,
         ("ivr", "machine", "say"): ivr.machine.say,
     }
+    if ivr.survey is not None:
+        texts[("ivr", "survey", "question")] = ivr.survey.question
+        texts[("ivr", "survey", "thanks")] = ivr.survey.thanks
     texts.update({("ivr", "menu", key, "say"): item.say for key, item in ivr.menu.items()})
     return {loc: text for loc, text in texts.items() if text is not None}
 
@@ -92,6 +96,21 @@ def _solicitation_issues(campaign: Campaign) -> list[Issue]:
         )
         issues.append(Issue(("ivr", "menu"), message))
     return issues
+
+
+def _survey_issues(campaign: Campaign) -> list[Issue]:
+    ivr, survey = campaign.ivr, campaign.ivr.survey
+    if survey is None:
+        message = "action survey needs the question: add survey: {question: ...} under ivr"
+        return [Issue(("ivr", "menu", key, "action"), message) for key in ivr.keys_for("survey")]
+    if not ivr.asks_survey_first:
+        return []
+    low, high = survey.scale
+    message = (
+        f"the greeting asks the survey question (no key has action: survey), so keys "
+        f"{low}-{high} are its answers; give this menu item a key outside them"
+    )
+    return [Issue(("ivr", "menu", key), message) for key in ivr.menu if key in survey.keys]
 
 
 def _agentless_issues(campaign: Campaign) -> list[Issue]:
