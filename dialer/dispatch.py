@@ -404,20 +404,19 @@ class _Tick:
         campaign = self.config.campaign(attempt.campaign_id)
         assert attempt.caller_id is not None
         base = self.base_url
-        # A message is left after the beep: detection then runs before the first TwiML
-        # request, which carries AnsweredBy (async detection would need a live redirect).
-        leaves_message = campaign.ivr.machine.leaves_message
+        # Detection runs in the background so that a person hears the greeting at once; a
+        # campaign that leaves a message waits for the beep (`dialer.amd_followup`).
         request = CallRequest(
             to=attempt.phone,
             from_=attempt.caller_id,
             url=f"{base}/twilio/voice/{attempt.id}",
             status_callback=f"{base}/twilio/status?attempt={attempt.id}",
             timeout=self.options.ring_timeout,
-            machine_detection="DetectMessageEnd" if leaves_message else "Enable",
-            async_amd=not leaves_message,
-            async_amd_status_callback=(
-                None if leaves_message else f"{base}/twilio/amd?attempt={attempt.id}"
+            machine_detection=(
+                "DetectMessageEnd" if campaign.ivr.machine.leaves_message else "Enable"
             ),
+            async_amd=True,
+            async_amd_status_callback=f"{base}/twilio/amd?attempt={attempt.id}",
         )
         return Placement(attempt.id, attempt.campaign_id, attempt.started_at, request)
 

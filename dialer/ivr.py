@@ -8,10 +8,11 @@ pressed to `/twilio/gather/<attempt>`. The answers are built here with the SDK's
   key press it is repeated `no_input.repeat` times (a `?repeat=k` counter on the voice URL),
   then the call ends politely.
 - When answering machine detection already said "machine", the campaign's `machine` action is
-  played instead (hang up, or say the message and hang up). A campaign that leaves a message
-  asks for synchronous detection that waits for the beep (`DetectMessageEnd`, see
-  `dialer.dispatch`), so Twilio requests the voice URL after the beep with `AnsweredBy`, which
-  is recorded on the attempt: the call then ends as `machine`. A fax is only hung up on.
+  played instead (hang up, or say the message and hang up). Detection runs in the background;
+  once its verdict arrives the AMD webhook redirects the live call here (a campaign that
+  leaves a message, after the beep) or hangs it up (`dialer.amd_followup`). An `AnsweredBy`
+  on the voice request itself (synchronous detection) is recorded too. A fax is only hung up
+  on.
 - `callback` asks for a time band (1 = 午前, 2 = 午後, 3 = 夕方) and moves the entry to the next
   open instant in that band; `opt_out` puts the customer on the DNC list at once and closes the
   entry as `opted_out` (DESIGN.md invariant 5: refusal is final); `repeat` says the greeting

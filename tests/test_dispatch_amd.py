@@ -1,7 +1,7 @@
-"""How the dispatcher asks for answering machine detection: a campaign that leaves a message
-on machines waits for the beep before its first TwiML request (synchronous `DetectMessageEnd`,
-so the voice webhook carries AnsweredBy); the others detect asynchronously (`Enable`) so that
-a person never waits in silence. Form fields as Twilio's HTTP API receives them."""
+"""How the dispatcher asks for answering machine detection: always in the background
+(`AsyncAmd`), so that a person never waits in silence; a campaign that leaves a message on
+machines asks for the end of the machine's greeting (`DetectMessageEnd`), the others for the
+first verdict (`Enable`). Form fields as Twilio's HTTP API receives them."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def amd_fields(form: dict[str, list[str]]) -> dict[str, list[str]]:
     return {name: value for name, value in form.items() if name in AMD_FIELDS}
 
 
-def test_a_campaign_leaving_a_message_waits_for_the_beep_before_the_greeting(
+def test_a_campaign_leaving_a_message_detects_the_beep_in_the_background(
     session: Session, fake_twilio: FakeTwilio, tick: Tick
 ) -> None:
     make_entry(session)
@@ -37,7 +37,13 @@ def test_a_campaign_leaving_a_message_waits_for_the_beep_before_the_greeting(
     tick(make_dispatch_config(dispatch_campaign(leaves_message=True)))
 
     [form] = fake_twilio.creates
-    assert amd_fields(form) == {"MachineDetection": ["DetectMessageEnd"]}
+    attempt_id = form["Url"][0].rsplit("/", 1)[-1]
+    assert amd_fields(form) == {
+        "MachineDetection": ["DetectMessageEnd"],
+        "AsyncAmd": ["true"],
+        "AsyncAmdStatusCallback": [f"{PUBLIC_BASE_URL}/twilio/amd?attempt={attempt_id}"],
+        "AsyncAmdStatusCallbackMethod": ["POST"],
+    }
 
 
 def test_a_campaign_hanging_up_on_machines_detects_asynchronously(

@@ -40,10 +40,11 @@ def create_app(
 def register_extensions(app: Flask, settings: Settings, clock: Clock | None) -> None:
     """Attach what the handlers use: the clock, the database, the campaigns file, Twilio's
     signature."""
-    from web import campaign_config, database, twilio_auth
+    from web import campaign_config, database, telephony, twilio_auth
     from web import clock as app_clock
 
     app_clock.init_app(app, clock)
+    telephony.init_app(app)
     database.init_app(app, settings)
     campaign_config.init_app(app, settings)
     twilio_auth.init_app(app, settings)

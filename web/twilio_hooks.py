@@ -23,13 +23,20 @@ from __future__ import annotations
 
 import logging
 
+import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 
 from dialer import ivr
+from dialer.amd_followup import machine_followup
 from dialer.callbacks import EventKind, receive_event
+from dialer.campaigns import ConfigError
+from dialer.errors import UnknownCampaignError
+from dialer.models import Attempt
 from dialer.settings import Settings
-from web import clock
+from dialer.telephony import TelephonyError
+from dialer.telephony.twilio import TwilioConfigError
+from web import clock, telephony
 from web.campaign_config import current_config
 from web.database import db_session
 from web.twilio_auth import require_twilio_signature
@@ -48,11 +55,52 @@ def status() -> ResponseReturnValue:
 
 @bp.post("/amd")
 def amd() -> ResponseReturnValue:
-    """Answering machine detection's verdict (AnsweredBy), sent apart from the call flow."""
-    return _store_and_apply(EventKind.AMD)
+    """Answering machine detection's verdict (AnsweredBy), sent apart from the call flow; a
+    new machine verdict then acts on the live call (`dialer.amd_followup`)."""
+    attempt_id = request.args.get("attempt", type=int)
+    before = _verdict(attempt_id)
+    answer = _store_and_apply(EventKind.AMD)
+    if attempt_id is not None and answer[1] == 204:
+        _follow_up(attempt_id, before)
+    return answer
 
 
-def _store_and_apply(kind: EventKind) -> ResponseReturnValue:
+def _verdict(attempt_id: int | None) -> str | None:
+    if attempt_id is None:
+        return None
+    session = db_session()
+    verdict = session.scalar(sa.select(Attempt.answered_by).where(Attempt.id == attempt_id))
+    session.rollback()  # no transaction left open for `receive_event`
+    return verdict
+
+
+def _follow_up(attempt_id: int, before: str | None) -> None:
+    """Redirect or hang up the call when the verdict asks for it; a failure is logged, and the
+    call plays on as if detection had not answered."""
+    session = db_session()
+    attempt = session.get(Attempt, attempt_id)
+    if attempt is None:
+        return
+    try:
+        campaign = current_config().campaign(attempt.campaign_id)
+    except (UnknownCampaignError, ConfigError):
+        session.rollback()
+        return
+    voice_url = f"{_base_url()}/twilio/voice/{attempt_id}"
+    followup = machine_followup(attempt, campaign, voice_url, verdict_before=before)
+    session.rollback()
+    if followup is None:
+        return
+    try:
+        if followup.redirect_to is None:
+            telephony.provider().hangup(followup.call_sid)
+        else:
+            telephony.provider().redirect(followup.call_sid, followup.redirect_to)
+    except (TelephonyError, TwilioConfigError) as error:
+        logger.warning("attempt %s: machine follow-up not done: %s", attempt_id, error)
+
+
+def _store_and_apply(kind: EventKind) -> tuple[str, int]:
     receipt = receive_event(
         db_session(),
         current_config,
