@@ -1,5 +1,6 @@
-"""A believable floor for the browser tests and their screenshots: six campaigns, a few hundred
-customers, today's calls up to now and thirty days of history, written with the factories.
+"""A believable floor for the browser tests and their screenshots: seven campaigns (one an
+agentless satisfaction survey), a few hundred customers, today's calls up to now and thirty days
+of history with survey answers, written with the factories.
 
 Deterministic for a given `now` (a seeded random generator), small enough to write in a
 couple of seconds on SQLite.
@@ -54,7 +55,7 @@ FEATURED = "C100001"
 
 
 def campaigns_yaml() -> str:
-    """Six campaigns a repeat-purchase shop runs, open every day within policy hours."""
+    """Seven campaigns a repeat-purchase shop runs, open every day within policy hours."""
 
     def campaign(campaign_id: str, name: str, **overrides: Any) -> dict[str, Any]:
         return {
@@ -75,11 +76,27 @@ def campaigns_yaml() -> str:
             priority=30,
             dates={"from": date(2026, 6, 1), "to": date(2026, 8, 31)},
         ),
+        _survey_campaign(),
         account_cps=5.0,
         max_concurrent_calls=20,
     )
 
 
+def _survey_campaign() -> dict[str, Any]:
+    """The agentless satisfaction survey (満足度調査), asked right after the greeting."""
+    survey = dispatch_campaign(SURVEY_CAMPAIGN, mode="agentless", cps=1.0, max_concurrent=5)
+    survey.update(name="定期便 満足度アンケート", priority=20)
+    survey["ivr"]["survey"] = {
+        "question": "これまでの商品とお届けに、どのくらいご満足いただけていますか。"
+        "大変満足は5、不満は1を押してください。",
+        "scale": [1, 5],
+    }
+    return survey
+
+
+SURVEY_CAMPAIGN = "subscriber-satisfaction"
+#: How often each answer (1 = 不満 … 5 = 大変満足) is given.
+SURVEY_WEIGHTS = {"1": 2, "2": 3, "3": 8, "4": 14, "5": 11}
 LIVE_CAMPAIGNS = ["cancel-save", "f2-followup", "dormant-reactivation", "best-customers-thanks"]
 
 
@@ -108,6 +125,7 @@ OUTCOMES = [
 def seed(session: Session, now: datetime, *, customers: int = 240) -> None:
     """Write the floor as it stands at `now`, and commit."""
     rng = random.Random(20261124)
+    surveyed = random.Random(20261125)
     zone = now.tzinfo
     assert zone is not None
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -146,6 +164,8 @@ def seed(session: Session, now: datetime, *, customers: int = 240) -> None:
         )
         for started in calls:
             _call(session, rng, entry, started)
+        if number % 4 == 1:
+            _survey_answer(session, surveyed, customer, now)
         if number % 41 == 0:
             make_dnc_entry(
                 session,
@@ -202,4 +222,22 @@ def _call(session: Session, rng: random.Random, entry: Any, started: datetime) -
     )
 
 
-__all__ = ["FEATURED", "campaigns_yaml", "seed"]
+def _survey_answer(session: Session, rng: random.Random, customer: Any, now: datetime) -> None:
+    """An answered survey call of the last 29 days."""
+    started = (now - timedelta(days=rng.randint(1, 29))).replace(hour=rng.randint(11, 17))
+    entry = make_entry(session, customer, campaign_id=SURVEY_CAMPAIGN, state=EntryState.DONE)
+    attempt = make_attempt(
+        session,
+        entry,
+        started_at=started,
+        status=CallStatus.COMPLETED,
+        outcome="human",
+        ended_at=started + timedelta(minutes=1),
+    )
+    attempt.answered_by = "human"
+    answers, weights = zip(*SURVEY_WEIGHTS.items(), strict=True)
+    digits = rng.choices(answers, weights=weights)[0]
+    make_key_press(session, attempt, step="survey", action=None, digits=digits, pressed_at=started)
+
+
+__all__ = ["FEATURED", "SURVEY_CAMPAIGN", "campaigns_yaml", "seed"]

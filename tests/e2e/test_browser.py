@@ -3,6 +3,7 @@ campaign, open a customer and add a note; screenshots of every main page on the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from twilio.request_validator import RequestValidator
 from dialer.campaign_control import is_paused
 from dialer.models import CallStatus, EntryState
 from tests.e2e.conftest import AUTH_TOKEN, LiveApp, log_in
-from tests.e2e.seed import FEATURED
+from tests.e2e.seed import FEATURED, SURVEY_CAMPAIGN
 from tests.factories import callback_params, make_attempt, make_customer, make_entry
 
 Shot = Callable[[Any, str], Path]
@@ -123,6 +124,18 @@ def test_dnc_and_charts_pages(page: Any, live_app: LiveApp, screenshot: Shot) ->
     expect()(page.locator("#generated-at")).not_to_have_text("…")
     page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 3")
     screenshot(page, "07-charts")
+
+
+def test_surveys_page(page: Any, live_app: LiveApp, screenshot: Shot) -> None:
+    log_in(page, live_app.url, "kanri")
+    page.get_by_role("link", name="アンケート結果").click()
+    page.wait_for_load_state("networkidle")
+    expect()(page.locator("h1")).to_have_text("アンケート結果")
+    survey = page.locator(f'section[data-campaign="{SURVEY_CAMPAIGN}"]')
+    expect()(survey.locator("h2")).to_have_text("定期便 満足度アンケート")
+    expect()(survey.locator('[data-field="mean"]')).to_have_text(re.compile(r"^[1-5]\.\d$"))
+    expect()(survey.locator(".bar-fill")).to_have_count(5)
+    screenshot(page, "10-surveys")
 
 
 def test_an_operator_sees_their_calls(page: Any, live_app: LiveApp, screenshot: Shot) -> None:

@@ -357,6 +357,21 @@ _LABELS_JA: Final = {
     "hang up": "終了",
     "survey": "アンケート",
     "unknown key": "無効なキー",
+    # surveys (満足度調査)
+    "Surveys": "アンケート結果",
+    "%(first)s to %(last)s": "%(first)s〜%(last)s",
+    "Last 30 days": "直近30日間",
+    "campaigns.yaml does not load: the surveys cannot be shown.": (
+        "campaigns.yaml を読み込めないため、アンケート結果を表示できません。"
+    ),
+    "No campaign has a survey.": "アンケートを実施しているキャンペーンはありません。",
+    "No longer in campaigns.yaml.": "campaigns.yaml から削除されたキャンペーンです。",
+    "Answers": "回答数",
+    "Mean": "平均",
+    "Answer": "回答",
+    "Share": "割合",
+    "Count": "件数",
+    "No answers yet.": "まだ回答がありません",
 }
 
 _PHONES: Final = {
