@@ -71,6 +71,7 @@ from dialer.reconcile import (
     AttemptRef,
     apply_call,
     find_call,
+    is_given_up,
     locked_attempt,
     record_created_call,
     release,
@@ -428,6 +429,8 @@ class _Tick:
         if on_time is None:
             return False
         placement = on_time
+        if self.given_up(placement):
+            return False
         try:
             call = self.provider.place_call(placement.request)
         except TransientError as error:
@@ -500,12 +503,28 @@ class _Tick:
         campaign = campaign_limits(self.config.campaign(campaign_id))
         return max(campaign.interval, account_limits(self.config).interval)
 
+    def given_up(self, placement: Placement) -> bool:
+        """Whether the attempt was given up while its call waited for the slot (a stalled
+        tick outlived by reconciliation): then it is not placed, since its entry may already
+        be dialled again."""
+        with self.session_factory() as session, session.begin():
+            if not is_given_up(session, placement.attempt_id):
+                return False
+        log_event(logger, "attempt_given_up_before_placing", attempt_id=placement.attempt_id)
+        return True
+
     def record(self, placement: Placement, call: CallInfo) -> None:
         with self.session_factory() as session, session.begin():
+            orphan = False
             if not record_created_call(session, placement.attempt_id, call):
-                apply_call(session, self.config, placement.attempt_id, call, now=self.now)
+                orphan = is_given_up(session, placement.attempt_id)
+                if not orphan:
+                    apply_call(session, self.config, placement.attempt_id, call, now=self.now)
             if self.result.placed == 0:
                 note_accepted(session)
+        if orphan:
+            self.hang_up_orphan(placement, call)
+            return
         self.result.placed += 1
         log_event(
             logger,
@@ -516,6 +535,20 @@ class _Tick:
             call_sid=call.sid,
             status=call.status,
         )
+
+    def hang_up_orphan(self, placement: Placement, call: CallInfo) -> None:
+        """A call created for an attempt given up meanwhile belongs to nobody: end it before
+        it rings, so that the customer is never called twice at once."""
+        fields: dict[str, Any] = {"attempt_id": placement.attempt_id, "call_sid": call.sid}
+        try:
+            if not call.is_final:
+                self.provider.hangup(call.sid)
+        except TelephonyError as error:
+            log_event(
+                logger, "orphan_call_not_ended", level=logging.ERROR, error=str(error), **fields
+            )
+            return
+        log_event(logger, "orphan_call_ended", level=logging.WARNING, **fields)
 
     def reconcile_now(self, placement: Placement, error: AmbiguousOutcomeError) -> bool:
         """After a create whose fate is unknown: adopt the call if it exists, else give up the

@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session, aliased
 
 from dialer.calendar import CallingRules, closed_reason, is_callable, next_callable
 from dialer.campaigns import Config, calling_rules
-from dialer.models import CallListEntry, CustomerPhone, EntryState
+from dialer.models import Attempt, CallListEntry, CustomerPhone, EntryState
+from dialer.pacing import live_attempts
 from dialer.suppression import (
     dialable,
     is_running,
@@ -118,7 +119,7 @@ def check_entries(
     remaining = [entry for entry in candidates if entry.id not in verdicts]
     phones = current_phones(session, [entry.customer_id for entry in remaining])
     busy_customers, busy_phones = _on_a_call(
-        session, [entry.customer_id for entry in remaining], list(phones.values())
+        session, [entry.customer_id for entry in remaining], list(phones.values()), now
     )
     for entry in remaining:
         phone = phones.get(entry.customer_id)
@@ -178,19 +179,26 @@ def current_phones(session: Session, customer_ids: Sequence[int]) -> dict[int, s
 
 
 def _on_a_call(
-    session: Session, customer_ids: Sequence[int], phones: Sequence[str]
+    session: Session, customer_ids: Sequence[int], phones: Sequence[str], now: datetime
 ) -> tuple[set[int], set[str]]:
-    """Of these customers and numbers, those that an entry in progress is calling now."""
+    """Of these customers and numbers, those on a call now: an entry in progress is calling
+    them, or an attempt is still live (an entry may be due again while its call goes on, e.g.
+    once the customer asked to be called back, before the call has hung up)."""
     if not customer_ids:
         return set(), set()
-    query = sa.select(CallListEntry.customer_id, CallListEntry.phone).where(
+    entries = sa.select(CallListEntry.customer_id, CallListEntry.phone).where(
         CallListEntry.state == EntryState.IN_PROGRESS,
         sa.or_(CallListEntry.customer_id.in_(customer_ids), CallListEntry.phone.in_(phones)),
     )
+    attempts = sa.select(Attempt.customer_id, Attempt.phone).where(
+        live_attempts(now),
+        sa.or_(Attempt.customer_id.in_(customer_ids), Attempt.phone.in_(phones)),
+    )
     customers: set[int] = set()
     numbers: set[str] = set()
-    for customer_id, phone in session.execute(query):
-        customers.add(customer_id)
-        if phone is not None:
-            numbers.add(phone)
+    for query in (entries, attempts):
+        for customer_id, phone in session.execute(query):
+            customers.add(customer_id)
+            if phone is not None:
+                numbers.add(phone)
     return customers, numbers

@@ -246,11 +246,23 @@ def record_created_call(session: Session, attempt_id: int, call: CallInfo) -> bo
         return False
     updated = session.execute(
         sa.update(Attempt)
-        .where(Attempt.id == attempt_id, Attempt.call_sid.is_(None), Attempt.status.is_(None))
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.call_sid.is_(None),
+            Attempt.status.is_(None),
+            Attempt.outcome.is_(None),  # not given up while the create was on its way
+        )
         .values(call_sid=call.sid, status=CallStatus(call.status))
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(updated, "rowcount", 0))
+
+
+def is_given_up(session: Session, attempt_id: int) -> bool:
+    """Whether the attempt was ended without a call (released by reconciliation or the tick):
+    a call created for it now belongs to nobody, and its entry may already be dialled again."""
+    attempt = locked_attempt(session, attempt_id)
+    return attempt.call_sid is None and attempt.outcome is not None
 
 
 def release(

@@ -57,7 +57,7 @@ from dialer.dispatch import (
 from dialer.lists import build_all
 from dialer.log import configure_logging, log_event
 from dialer.operator_bridge import connect_operators
-from dialer.reconcile import reconcile
+from dialer.reconcile import UNPLACED_AFTER, reconcile
 from dialer.settings import Settings
 from dialer.telephony import TelephonyProvider
 from dialer.telephony.twilio import TwilioProvider
@@ -176,6 +176,9 @@ class Worker:
     options: DispatchOptions | None = None
     #: Real time between dispatch runs; shorter under a simulated clock that runs faster.
     dispatch_interval: timedelta = DISPATCH_INTERVAL
+    #: How long (by `clock`) an attempt may wait for its create before reconciliation gives
+    #: it up; longer under a simulated clock, where a create still takes real seconds.
+    unplaced_after: timedelta = UNPLACED_AFTER
 
     def __post_init__(self) -> None:
         self.sessions: sessionmaker[Session] = make_session_factory(self.engine)
@@ -222,7 +225,13 @@ class Worker:
             if not elected:
                 return
             now = self.clock()
-            reconcile(self.sessions, self.config.config, self.reconcile_provider, now=now)
+            reconcile(
+                self.sessions,
+                self.config.config,
+                self.reconcile_provider,
+                now=now,
+                unplaced_after=self.unplaced_after,
+            )
             with self.sessions() as session:
                 replay = apply_pending_events(session, self.config.config, now=now)
             if replay.applied or replay.failed:

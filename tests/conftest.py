@@ -337,6 +337,8 @@ class FakeTwilio:
         self.creates: list[dict[str, list[str]]] = []
         self.calls: list[TwilioCall] = []
         self.requests: list[tuple[str, str]] = []
+        #: Every update (hang-up, redirect): the CallSid and the form sent.
+        self.updates: list[tuple[str, dict[str, list[str]]]] = []
         self.on_create: Callable[[dict[str, list[str]]], None] | None = None
         self._faults: list[tuple[bool, Fault]] = []
         self._failing_lists = 0
@@ -346,6 +348,9 @@ class FakeTwilio:
         mock.add_callback(responses.GET, f"{_CALLS_URL}.json", callback=self._list)
         mock.add_callback(
             responses.GET, re.compile(rf"{re.escape(_CALLS_URL)}/(CA\w+)\.json"), self._fetch
+        )
+        mock.add_callback(
+            responses.POST, re.compile(rf"{re.escape(_CALLS_URL)}/(CA\w+)\.json"), self._update
         )
 
     def fail_next(
@@ -439,6 +444,18 @@ class FakeTwilio:
         self.requests.append(("fetch", sid))
         with self._lock:
             call = next((call for call in self.calls if call.sid == sid), None)
+        if call is None:
+            return 404, {}, json.dumps({"code": 20404, "message": "not found", "status": 404})
+        return 200, {}, json.dumps(call.body())
+
+    def _update(self, request: Any) -> tuple[int, dict[str, str], str]:
+        sid = urlsplit(request.url).path.rsplit("/", 1)[-1].removesuffix(".json")
+        form = parse_qs(request.body, keep_blank_values=True)
+        with self._lock:
+            self.updates.append((sid, form))
+            call = next((call for call in self.calls if call.sid == sid), None)
+            if call is not None and form.get("Status") == ["completed"]:
+                call.status = "completed"
         if call is None:
             return 404, {}, json.dumps({"code": 20404, "message": "not found", "status": 404})
         return 200, {}, json.dumps(call.body())

@@ -7,15 +7,17 @@ exists there (`fake_twilio.calls`, the calls really created).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.campaigns import Config
+from dialer.dispatch import DispatchOptions, dispatch_tick
 from dialer.models import Attempt, CallListEntry, CustomerPhone, EntryState
-from dialer.reconcile import reconcile
+from dialer.reconcile import reconcile, release
+from dialer.settings import Settings
 from dialer.telephony.twilio import TwilioProvider
 from tests.conftest import DISPATCH_NOW, FakeTwilio, Tick
 from tests.factories import make_dispatch_config, make_entry
@@ -283,3 +285,52 @@ def test_released_attempts_do_not_count_against_max_attempts(
     entry = refreshed(session, entry)
     assert entry.state is EntryState.PENDING
     assert len(attempts(session)) == config.campaigns[0].retry.max_attempts + 1
+
+
+def test_an_attempt_given_up_while_waiting_for_its_slot_is_not_placed(
+    session: Session,
+    sessions: sessionmaker[Session],
+    fake_twilio: FakeTwilio,
+    provider: TwilioProvider,
+    dialer_settings: Settings,
+) -> None:
+    """A stalled tick outlived by reconciliation: the entry may be dialled again already."""
+    make_entry(session)
+    session.commit()
+
+    def given_up_meanwhile(slot: datetime, now: datetime) -> timedelta:
+        with Session(session.get_bind()) as other, other.begin():
+            [attempt_id] = other.scalars(sa.select(Attempt.id))
+            assert release(other, CONFIG, attempt_id, now=now)
+        return timedelta(0)
+
+    options = DispatchOptions(wait_until=given_up_meanwhile)
+    dispatch_tick(sessions, CONFIG, provider, dialer_settings, now=DISPATCH_NOW, options=options)
+
+    assert fake_twilio.creates == []
+    [attempt] = attempts(session)
+    assert_given_back(attempt)
+
+
+def test_a_call_created_for_an_attempt_given_up_meanwhile_is_ended_at_once(
+    session: Session, fake_twilio: FakeTwilio, tick: Tick
+) -> None:
+    """The create took longer than reconciliation's patience: the call Twilio made belongs to
+    nobody, and the customer must not be called twice at once, so it is hung up."""
+    make_entry(session)
+    session.commit()
+
+    def give_up(_form: dict[str, list[str]]) -> None:
+        with Session(session.get_bind()) as other, other.begin():
+            [attempt_id] = other.scalars(sa.select(Attempt.id))
+            release(other, CONFIG, attempt_id, now=DISPATCH_NOW)
+
+    fake_twilio.on_create = give_up
+
+    result = tick(CONFIG)
+
+    [call] = fake_twilio.calls
+    assert fake_twilio.updates == [(call.sid, {"Status": ["completed"]})]
+    assert result.placed == 0
+    [attempt] = attempts(session)
+    assert_given_back(attempt)

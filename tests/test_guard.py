@@ -289,3 +289,24 @@ def test_check_entries_sees_a_live_call_on_the_same_number(
 
     assert verdicts[entry.id].action is Action.DEFER
     assert verdicts[entry.id].reason == "on_a_call"
+
+
+def test_an_entry_due_again_while_its_own_call_goes_on_is_not_dialled(
+    session: Session, fake_twilio: FakeTwilio, tick: Tick
+) -> None:
+    """A callback key press makes the entry pending (due in 30 minutes) while the call that
+    asked for it has not hung up yet; its status callback may arrive late."""
+    entry = make_entry(session, next_attempt_at=DISPATCH_NOW)
+    make_attempt(
+        session,
+        entry,
+        started_at=DISPATCH_NOW - timedelta(minutes=40),
+        status=CallStatus.IN_PROGRESS,
+    )
+    session.commit()
+
+    result = tick(CONFIG)
+
+    assert (result.deferred, fake_twilio.creates) == (1, [])
+    session.refresh(entry)
+    assert (entry.state, entry.next_attempt_at) == (EntryState.PENDING, DISPATCH_NOW + BUSY_DELAY)

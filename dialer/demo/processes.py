@@ -117,6 +117,7 @@ def _serve_web(settings: Settings, clock: DemoClock, port: int, log: Path) -> No
 
 def _run_worker(settings: Settings, clock: DemoClock, log: Path) -> None:
     from dialer.db import make_engine
+    from dialer.reconcile import UNPLACED_AFTER
     from dialer.telephony.twilio import TwilioProvider
     from dialer.worker import DISPATCH_INTERVAL, ConfigWatcher, Worker, stop_on_signals
 
@@ -133,6 +134,7 @@ def _run_worker(settings: Settings, clock: DemoClock, log: Path) -> None:
             clock=now,
             options=_dispatch_options(now, clock.speed),
             dispatch_interval=max(DISPATCH_INTERVAL / clock.speed, MIN_DISPATCH_INTERVAL),
+            unplaced_after=UNPLACED_AFTER * clock.speed,
         )
         stopping = threading.Event()
         try:
