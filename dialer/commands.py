@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -227,7 +228,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
         exit_when_done=args.exit,
         day=args.date,
     )
-    config = config_of(args, settings)
+    # The web app and the worker read the file the demo was given, wherever they run from.
+    settings = replace(settings, campaigns_path=campaigns_path(args, settings).resolve())
+    config = load_config(settings.campaigns_path)
     return run_demo(
         options, settings, config, today=now().astimezone(ZoneInfo(config.company.timezone)).date()
     )

@@ -7,7 +7,12 @@ against the attempts in its database. The demo is the embedded default by defini
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -147,6 +152,14 @@ def test_the_demo_prints_the_kpis_and_the_dashboard(demo_run: tuple[Path, str]) 
         assert label in printed
 
 
+def test_every_sample_campaign_has_someone_to_call(demo_run: tuple[Path, str]) -> None:
+    _, printed = demo_run
+    pending = dict(re.findall(r"^  ([a-z0-9-]+): 発信待ち ([\d,]+) 件$", printed, re.MULTILINE))
+    campaigns = {campaign.id for campaign in load_config(SAMPLE).campaigns}
+    assert set(pending) == campaigns
+    assert all(int(count.replace(",", "")) > 0 for count in pending.values()), pending
+
+
 def test_the_reported_kpis_are_the_attempts_in_the_database(demo_run: tuple[Path, str]) -> None:
     directory, printed = demo_run
     summary = json.loads((directory / "summary.json").read_text(encoding="utf-8"))
@@ -181,3 +194,62 @@ def test_the_reported_kpis_are_the_attempts_in_the_database(demo_run: tuple[Path
         cid: row["dialled"] for cid, row in summary["campaigns"].items() if row["dialled"]
     } == per_campaign
     assert f"発信数        {dialled:,}" in printed
+
+
+# --- stopping -------------------------------------------------------------------------------
+
+
+def test_sigterm_while_dialling_stops_the_web_app_and_the_worker_too(tmp_path: Path) -> None:
+    """A service manager stops the demo with SIGTERM: the processes it started go with it, and
+    nothing is left serving the port or dialling."""
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "dialer", "demo", "--campaigns", str(SAMPLE), "--dir",
+        str(tmp_path / "demo"), "--customers", "200", "--speed", "20", "--port", str(port),
+    ]  # fmt: skip
+    demo = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            if "発信を開始します" in line:
+                break
+        else:
+            pytest.fail(f"the demo ended before dialling: {demo.wait()} {demo.stderr}")
+        assert _serving(port)
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+        assert not _serving(port)
+        assert _group_ends(demo.pid, within=10.0)  # the worker is gone too
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(demo.pid, signal.SIGKILL)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _serving(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(1.0)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _group_ends(group: int, *, within: float) -> bool:
+    """Whether no process of the group is left within `within` seconds (multiprocessing's
+    resource tracker leaves a moment after its parent)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False

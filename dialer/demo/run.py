@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from multiprocessing.process import BaseProcess
@@ -63,7 +65,39 @@ def run_demo(
     out: TextIO = sys.stdout,
     stop: threading.Event | None = None,
 ) -> int:
-    """Run the demo; the exit code. `stop` ends the serving after the report (Ctrl-C does too)."""
+    """Run the demo; the exit code. `stop` ends the serving after the report (Ctrl-C and
+    SIGTERM do too)."""
+    with _sigterm_as_interrupt():
+        return _run(options, settings, config, today=today, out=out, stop=stop)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a `kill`, a container or service manager stopping the demo) takes Ctrl-C's
+    path, so that the web and worker processes are stopped with it rather than orphaned."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(
+    options: DemoOptions,
+    settings: Settings,
+    config: Config,
+    *,
+    today: date,
+    out: TextIO,
+    stop: threading.Event | None,
+) -> int:
     say = _printer(out)
     zone = ZoneInfo(config.company.timezone)
     start = demo_start(config, options.day or today)
@@ -130,10 +164,12 @@ def run_demo(
             _serve_until_stopped(stop or threading.Event(), web)
         return 0
     finally:
-        for process in (worker, web):
-            if process is not None:
-                processes.stop(process)
+        # The sandbox before the web app, so that no call is left posting to a closed port.
+        if worker is not None:
+            processes.stop(worker)
         sandbox.stop()
+        if web is not None:
+            processes.stop(web)
         engine.dispose()
 
 
