@@ -297,14 +297,16 @@ def test_the_dm_went_out_a_few_days_before_as_of(shop: ShopFiles) -> None:
 @pytest.mark.parametrize(
     ("sent", "name"),
     [
+        (date(2026, 11, 25), "winter-dm-2026"),  # the winter catalogue goes out in November
         (date(2026, 12, 1), "winter-dm-2026"),
-        (date(2027, 2, 10), "winter-dm-2026"),
+        (date(2027, 1, 20), "winter-dm-2026"),
+        (date(2027, 2, 10), "spring-dm-2027"),
         (date(2026, 10, 20), "autumn-dm-2026"),
         (date(2025, 6, 24), "summer-dm-2025"),
         (date(2025, 3, 1), "spring-dm-2025"),
     ],
 )
-def test_mailings_are_named_after_the_season_they_went_out_in(sent: date, name: str) -> None:
+def test_mailings_are_named_after_the_season_they_sell(sent: date, name: str) -> None:
     assert mailing_name(sent) == name
 
 

@@ -92,10 +92,16 @@ class ShopFiles:
         return self.customers, self.orders, self.subscriptions, self.mailings, self.dnc
 
 
+#: A DM is named for the season it sells, which starts about a month after it is posted.
+_MAILING_LEAD: Final = timedelta(days=30)
+
+
 def mailing_name(sent: date) -> str:
-    """`winter-dm-2026` for a DM sent in December 2026 or January/February 2027."""
-    season = ("winter", "spring", "summer", "autumn")[sent.month % 12 // 3]
-    year = sent.year - 1 if sent.month < 3 else sent.year
+    """`winter-dm-2026` for a DM posted from early November 2026 to January 2027: the winter
+    catalogue goes out in November (so the sample `dm-followup` finds it in December)."""
+    season_day = sent + _MAILING_LEAD
+    season = ("winter", "spring", "summer", "autumn")[season_day.month % 12 // 3]
+    year = season_day.year - 1 if season_day.month < 3 else season_day.year
     return f"{season}-dm-{year}"
 
 
