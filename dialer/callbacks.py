@@ -40,6 +40,7 @@ from typing import Any, Final, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dialer.campaigns import Config
 from dialer.models import Attempt, CallEvent, CallListEntry, CallStatus
@@ -88,6 +89,8 @@ class Callback:
 
 
 Applier = Callable[[Session, Config, Callback, Attempt, datetime], None]
+"""Applies one event to its attempt, which the caller has locked and re-read with its entry
+(`_locked_attempt`), so `attempt.entry` is current and locked too."""
 _Query = TypeVar("_Query", bound=sa.Select[*tuple[Any, ...]])
 
 
@@ -299,6 +302,8 @@ def _locked_attempt(session: Session, call_sid: str | None, named_id: int | None
     if row is None:
         return None
     attempt: Attempt = row.Attempt
+    # The entry read under the lock is the attempt's `entry` from here on, without a lazy load.
+    set_committed_value(attempt, "entry", row.CallListEntry)
     if call_sid is None or attempt.call_sid in (None, call_sid):
         return attempt
     return None
@@ -339,7 +344,8 @@ def _apply_status(
     if report is None:
         logger.warning("event %s: no known CallStatus; stored without effect", event.id)
         return
-    if not apply_status(session, config, attempt, report, now=now):
+    # `_locked_attempt` locked and re-read the entry with the attempt: no second read.
+    if not apply_status(session, config, attempt, report, now=now, entry=attempt.entry):
         logger.info(
             "event %s: %s for attempt %s (now %s) is late or a duplicate; no change",
             event.id,

@@ -18,7 +18,7 @@ from dialer import callbacks
 from dialer.callbacks import EventKind, Receipt, apply_pending_events, receive_event
 from dialer.campaigns import Config, ConfigError
 from dialer.db import make_session_factory
-from dialer.models import Attempt, CallEvent, CallStatus, EntryState
+from dialer.models import Attempt, CallEvent, CallListEntry, CallStatus, EntryState
 from tests.factories import DEFAULT_TIME, callback_params, make_attempt, make_config, make_entry
 
 NOW = DEFAULT_TIME + timedelta(minutes=5)
@@ -182,6 +182,22 @@ def test_a_progress_callback_takes_three_statements_and_one_commit(
     # Entry and attempt found, locked and read; the callback stored; the attempt moved on.
     assert statements == ["SELECT", "INSERT", "UPDATE"]
     assert len(commits) == 1
+
+
+def test_a_final_callback_reads_the_entry_once(
+    session: Session, engine: Engine, config: Config, attempt: Attempt
+) -> None:
+    session.commit()
+    with statements_and_commits(engine) as (statements, commits):
+        receipt = receive(session, config, callback_params(attempt, "busy", 1))
+    assert receipt.applied
+    # Entry and attempt locked and read once; the callback stored; the attempt finished; one
+    # query for the entry's attempts (the latest and the count); the entry moved on.
+    assert statements == ["SELECT", "INSERT", "UPDATE", "SELECT", "UPDATE"]
+    assert len(commits) == 1
+    session.expire_all()
+    assert session.get_one(Attempt, attempt.id).outcome == "busy"
+    assert session.get_one(CallListEntry, attempt.entry_id).state is EntryState.PENDING
 
 
 def test_callbacks_received_concurrently_finish_the_attempt_once(
