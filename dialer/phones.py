@@ -12,7 +12,7 @@ Decisions:
   national number whose leading 0 a spreadsheet dropped (``9012345678``) parses as well.
 - Foreign numbers are refused (``foreign``); so is a number with an extension, which the
   dialer cannot key.
-- phonenumbers' number types decide the class, except for the ranges in `_RANGE_RULES`, which
+- phonenumbers' number types decide the class, except for the ranges in `RANGE_RULES`, which
   its metadata does not know or (in older releases that pyproject.toml still allows) gets wrong.
 - `PhoneCheck` leaves the number out of its repr and `mask` exists because logs may not show a
   phone number in clear.
@@ -124,7 +124,7 @@ _TYPE_CLASSES: Final[Mapping[int, NumberClass]] = {
 
 # Matched against the national significant number (no leading 0) before phonenumbers' own
 # validity check, for ranges its metadata does not describe the way the numbering plan does.
-_RANGE_RULES: Final[tuple[tuple[re.Pattern[str], NumberClass], ...]] = (
+RANGE_RULES: Final[tuple[tuple[re.Pattern[str], NumberClass], ...]] = (
     # 060-1xxx-xxxx to 060-9xxx-xxxx: mobile since the December 2024 plan revision; releases
     # before then (8.13.0, which pyproject.toml allows, among them) call these invalid.
     (re.compile(r"60[1-9]\d{7}"), NumberClass.MOBILE),
@@ -248,7 +248,7 @@ def _judge(raw: str, number: PhoneNumber) -> PhoneCheck:
 def _classify(number: PhoneNumber) -> NumberClass | None:
     """The class of a +81 number, or None when it is not a valid number at all."""
     national = phonenumbers.national_significant_number(number)
-    for pattern, number_class in _RANGE_RULES:
+    for pattern, number_class in RANGE_RULES:
         if pattern.fullmatch(national):
             return number_class
     if not phonenumbers.is_valid_number(number):

@@ -7,6 +7,7 @@ import random
 import pytest
 
 from dialer.importer.phone_cache import PhoneJudge, PhoneVerdict
+from dialer.importer.phone_ranges import uniform
 from dialer.phones import check_phone
 
 
@@ -83,3 +84,22 @@ def test_the_second_number_of_a_block_is_judged_from_the_cache(
 
 def _refuse_to_be_called(raw: str) -> None:
     raise AssertionError(f"check_phone called for {raw!r}")
+
+
+def test_a_mobile_range_is_judged_once_for_all_its_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    judge = PhoneJudge()
+    judge.judge("090-1234-0000")
+    monkeypatch.setattr("dialer.importer.phone_cache.check_phone", _refuse_to_be_called)
+    assert judge.judge("090-1999-8888") == PhoneVerdict("+819019998888", "mobile", None)
+
+
+@pytest.mark.parametrize(
+    ("prefix", "length", "expected"),
+    [("901", 10, True), ("90", 10, False), ("312", 9, True), ("60", 10, False)],
+)
+def test_a_range_is_uniform_only_when_every_pattern_decides_it(
+    prefix: str, length: int, expected: bool
+) -> None:
+    assert uniform(prefix, length) is expected

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Final, NamedTuple
 
+from dialer.importer.phone_ranges import uniform
 from dialer.phones import check_phone, normalise
 
 #: Plain forms: 9 or 10 national digits after a trunk 0, after +81, or alone (the 0 that a
@@ -28,6 +29,8 @@ _SUBSCRIBER_DIGITS: Final = 4
 #: Bounds memory on files of random numbers; real files reuse far fewer blocks.
 _MAX_BLOCKS: Final = 200_000
 _MAX_EXACT: Final = 50_000
+#: National digits that name a range, tried from the widest range down.
+_RANGE_DIGITS: Final = (2, 3, 4, 5)
 
 
 class PhoneVerdict(NamedTuple):
@@ -50,10 +53,12 @@ _NO_REUSE: Final = _Block(has_e164=False, number_class=None, refusal=None)
 
 
 class PhoneJudge:
-    """Judges numbers like `check_phone`, remembering the verdict per block of 10,000 numbers."""
+    """Judges numbers like `check_phone`, remembering verdicts per uniform range or block."""
 
     def __init__(self) -> None:
         self._blocks: dict[str, _Block] = {}
+        #: Ranges by leading digits and length; `_NO_REUSE` for ranges not judged as one.
+        self._ranges: dict[tuple[str, int], _Block] = {}
         self._exact: dict[str, PhoneVerdict] = {}
 
     def judge(self, raw: str) -> PhoneVerdict:
@@ -62,6 +67,9 @@ class PhoneJudge:
         if _PLAIN.fullmatch(digits) is None:
             return self._judge_exactly(raw)
         national = digits[3:] if digits[0] == "+" else digits.removeprefix("0")
+        verdict = self._judge_range(raw, digits, national)
+        if verdict is not None:
+            return verdict
         key = digits[:-_SUBSCRIBER_DIGITS]
         block = self._blocks.get(key)
         if block is None:
@@ -71,14 +79,29 @@ class PhoneJudge:
         e164 = f"+81{national}" if block.has_e164 else None
         return PhoneVerdict(e164, block.number_class, block.refusal)
 
+    def _judge_range(self, raw: str, digits: str, national: str) -> PhoneVerdict | None:
+        """The verdict shared by the widest uniform range of `national`; None: go by blocks."""
+        form = len(digits) - len(national)
+        for width in _RANGE_DIGITS:
+            key = (digits[: form + width], len(digits))
+            block = self._ranges.get(key)
+            if block is None:
+                if len(self._ranges) >= _MAX_BLOCKS:
+                    return None
+                if uniform(national[:width], len(national)):
+                    verdict = _verdict(raw)
+                    self._ranges[key] = _block_of(verdict, national)
+                    return verdict
+                self._ranges[key] = block = _NO_REUSE
+            if block is not _NO_REUSE:
+                e164 = f"+81{national}" if block.has_e164 else None
+                return PhoneVerdict(e164, block.number_class, block.refusal)
+        return None
+
     def _judge_block(self, raw: str, key: str, national: str) -> PhoneVerdict:
         verdict = _verdict(raw)
-        if verdict.e164 is not None and verdict.e164 != f"+81{national}":
-            block = _NO_REUSE
-        else:
-            block = _Block(verdict.e164 is not None, verdict.number_class, verdict.refusal)
         if len(self._blocks) < _MAX_BLOCKS:
-            self._blocks[key] = block
+            self._blocks[key] = _block_of(verdict, national)
         return verdict
 
     def _judge_exactly(self, raw: str) -> PhoneVerdict:
@@ -88,6 +111,13 @@ class PhoneJudge:
             if len(self._exact) < _MAX_EXACT:
                 self._exact[raw] = verdict
         return verdict
+
+
+def _block_of(verdict: PhoneVerdict, national: str) -> _Block:
+    """What the numbers sharing `verdict`'s range or block reuse; `_NO_REUSE` if E.164 differs."""
+    if verdict.e164 is not None and verdict.e164 != f"+81{national}":
+        return _NO_REUSE
+    return _Block(verdict.e164 is not None, verdict.number_class, verdict.refusal)
 
 
 def _verdict(raw: str) -> PhoneVerdict:
