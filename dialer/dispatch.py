@@ -520,7 +520,10 @@ class _Tick:
                 orphan = is_given_up(session, placement.attempt_id)
                 if not orphan:
                     apply_call(session, self.config, placement.attempt_id, call, now=self.now)
-            if self.result.placed == 0:
+        if self.result.placed == 0:
+            # A transaction of its own: the account's row is never waited for while this
+            # attempt's row is held (a claim holds the account's row while it takes entries).
+            with self.session_factory() as session, session.begin():
                 note_accepted(session)
         if orphan:
             self.hang_up_orphan(placement, call)
