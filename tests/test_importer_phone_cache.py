@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dialer.importer.phone_cache import PhoneJudge, PhoneVerdict
 from dialer.importer.phone_ranges import uniform
@@ -103,3 +105,23 @@ def test_a_range_is_uniform_only_when_every_pattern_decides_it(
     prefix: str, length: int, expected: bool
 ) -> None:
     assert uniform(prefix, length) is expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    prefix=st.integers(min_value=10, max_value=99_999),
+    length=st.sampled_from([10, 11]),
+    first=st.integers(min_value=0, max_value=10**6 - 1),
+    second=st.integers(min_value=0, max_value=10**6 - 1),
+)
+def test_two_numbers_of_one_range_each_get_check_phones_verdict(
+    prefix: int, length: int, first: int, second: int
+) -> None:
+    """Whatever the judge remembered from the first number of a range (up to five leading
+    digits), the second gets exactly `check_phone`'s verdict."""
+    head = f"0{prefix}"
+    rest = length - len(head)
+    judge = PhoneJudge()
+    for tail in (first, second):
+        number = head + f"{tail % 10**rest:0{rest}d}"
+        assert judge.judge(number) == _expected(number), number
