@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from dialer.campaigns import Config
+from dialer.log import log_event
 from dialer.models import Attempt, CallEvent, CallListEntry, CallStatus
 from dialer.outcomes import StatusReport, apply_status, note_answered_by
 from dialer.wallclock import require_aware
@@ -139,7 +140,14 @@ def receive_event(
             _apply_to_attempt(session, config(), applier, callback, attempt, now)
     except Exception:
         # A boundary: the event is stored below, and the replay applies it once the cause is gone.
-        logger.exception("%s callback for CallSid %s not applied", kind, payload.get("CallSid"))
+        log_event(
+            logger,
+            "callback_not_applied",
+            level=logging.ERROR,
+            exc_info=True,
+            kind=kind,
+            call_sid=payload.get("CallSid"),
+        )
         stored = record_event(session, kind, payload, now=now, attempt_id=attempt_id)
         return Receipt(stored.id, applied=False)
     return Receipt(callback.id, applied=True)
@@ -196,7 +204,13 @@ def apply_pending_events(
             if _apply(session, config, event_id, now):
                 applied += 1
         except Exception:
-            logger.exception("event %s could not be applied; it stays pending", event_id)
+            log_event(
+                logger,
+                "event_replay_failed",
+                level=logging.ERROR,
+                exc_info=True,
+                event_id=event_id,
+            )
             failed += 1
     return Replay(applied=applied, failed=failed)
 
@@ -318,16 +332,22 @@ def _apply_to_attempt(
     now: datetime,
 ) -> None:
     if attempt is None:
-        logger.warning(
-            "event %s (%s): no attempt for CallSid %s; stored without effect",
-            callback.id,
-            callback.kind,
-            callback.call_sid,
+        log_event(
+            logger,
+            "callback_without_attempt",
+            level=logging.WARNING,
+            event_id=callback.id,
+            kind=callback.kind,
+            call_sid=callback.call_sid,
         )
         return
     if attempt.call_sid is None and callback.call_sid is not None:
-        logger.info(
-            "attempt %s adopts CallSid %s from event %s", attempt.id, callback.call_sid, callback.id
+        log_event(
+            logger,
+            "call_sid_adopted",
+            attempt_id=attempt.id,
+            call_sid=callback.call_sid,
+            event_id=callback.id,
         )
         attempt.call_sid = callback.call_sid
     applier(session, config, callback, attempt, now)
@@ -342,16 +362,17 @@ def _apply_status(
 ) -> None:
     report = _status_report(event)
     if report is None:
-        logger.warning("event %s: no known CallStatus; stored without effect", event.id)
+        log_event(logger, "unknown_call_status", level=logging.WARNING, event_id=event.id)
         return
     # `_locked_attempt` locked and re-read the entry with the attempt: no second read.
     if not apply_status(session, config, attempt, report, now=now, entry=attempt.entry):
-        logger.info(
-            "event %s: %s for attempt %s (now %s) is late or a duplicate; no change",
-            event.id,
-            report.status,
-            attempt.id,
-            attempt.status,
+        log_event(
+            logger,
+            "status_ignored",
+            event_id=event.id,
+            status=report.status.value,
+            attempt_id=attempt.id,
+            attempt_status=attempt.status,
         )
 
 
@@ -363,12 +384,13 @@ def _apply_amd(
         return
     if attempt.outcome is not None:
         # The outcome was settled when the call ended; the verdict is kept for the record only.
-        logger.info(
-            "event %s: AnsweredBy %s came after attempt %s ended as %s; outcome kept",
-            event.id,
-            answered_by,
-            attempt.id,
-            attempt.outcome,
+        log_event(
+            logger,
+            "answered_by_after_outcome",
+            event_id=event.id,
+            answered_by=answered_by,
+            attempt_id=attempt.id,
+            outcome=attempt.outcome,
         )
 
 

@@ -58,6 +58,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from dialer.campaigns import Config, Ivr, calling_rules
 from dialer.day_parts import PartOfDay, next_callable_in_parts
 from dialer.errors import UnknownCampaignError
+from dialer.log import log_event
 from dialer.models import Attempt, DncEntry, DncSource, EntryState, KeyPress
 from dialer.outcome_codes import ClosedReason
 from dialer.outcomes import MACHINE_ANSWERS, locked_entry, move_entry, note_answered_by
@@ -224,15 +225,17 @@ def call_for(session: Session, config: Config, attempt_id: int, base_url: str) -
     """The call of `attempt_id`; None when the attempt is unknown or its campaign is gone."""
     attempt = session.get(Attempt, attempt_id)
     if attempt is None:
-        logger.warning("IVR request for unknown attempt %s", attempt_id)
+        log_event(logger, "unknown_attempt", level=logging.WARNING, attempt_id=attempt_id)
         return None
     try:
         campaign = config.campaign(attempt.campaign_id)
     except UnknownCampaignError:
-        logger.warning(
-            "IVR request for attempt %s: campaign %r is not configured",
-            attempt_id,
-            attempt.campaign_id,
+        log_event(
+            logger,
+            "unknown_campaign",
+            level=logging.WARNING,
+            attempt_id=attempt_id,
+            campaign_id=attempt.campaign_id,
         )
         return None
     customer = attempt.entry.customer
@@ -503,12 +506,12 @@ def record_survey_answer(session: Session, attempt: Attempt, digits: str, *, now
         )
     )
     if answered is not None:
-        logger.info("attempt %s: survey already answered; %s not stored", attempt.id, digits)
+        log_event(logger, "survey_already_answered", attempt_id=attempt.id, digits=digits)
         return False
     session.add(KeyPress(attempt_id=attempt.id, pressed_at=now, step=SURVEY_STEP, digits=digits))
     if entry.state is EntryState.IN_PROGRESS:
         move_entry(entry, Close(ClosedReason.REACHED), now=now)
-    logger.info("attempt %s: survey answered %s", attempt.id, digits)
+    log_event(logger, "survey_answered", attempt_id=attempt.id, digits=digits)
     return True
 
 
@@ -596,7 +599,7 @@ def record_queue_result(
     )
     recorded = bool(getattr(updated, "rowcount", 0))
     if recorded:
-        logger.info("attempt %s: left the hold queue (%s, %ss)", attempt.id, result, seconds)
+        log_event(logger, "hold_queue_left", attempt_id=attempt.id, result=result, seconds=seconds)
     return recorded
 
 
@@ -670,11 +673,17 @@ def schedule_callback(session: Session, attempt: Attempt, at: datetime) -> bool:
     """
     entry = locked_entry(session, attempt.entry_id)
     if entry.state not in (EntryState.IN_PROGRESS, EntryState.PENDING):
-        logger.info("attempt %s: entry %s is %s; no callback", attempt.id, entry.id, entry.state)
+        log_event(
+            logger,
+            "callback_not_scheduled",
+            attempt_id=attempt.id,
+            entry_id=entry.id,
+            state=entry.state.value,
+        )
         return False
     move_entry(entry, Reschedule(at), now=at)
     entry.last_outcome = CALLBACK_OUTCOME
-    logger.info("attempt %s: entry %s called back at %s", attempt.id, entry.id, at.isoformat())
+    log_event(logger, "callback_scheduled", attempt_id=attempt.id, entry_id=entry.id, at=at)
     return True
 
 
@@ -704,7 +713,14 @@ def opt_out(session: Session, attempt: Attempt, *, now: datetime) -> None:
                 added_at=now,
             )
         )
-        logger.info("attempt %s: customer %s opted out", attempt.id, attempt.customer_id)
+        log_event(
+            logger,
+            "dnc_added",
+            attempt_id=attempt.id,
+            customer=attempt.customer_id,
+            phone=attempt.phone,
+            source=DncSource.IVR.value,
+        )
     if entry.closed_reason != ClosedReason.OPTED_OUT:
         # `ClosedReason` lists the reasons the end of a call decides; the column is a string,
         # and `opted_out` is the reason the IVR writes itself.

@@ -402,7 +402,13 @@ def apply_status(
     )
     row = _locked(session, operator_call_id)
     if row is None:
-        logger.warning("status callback for unknown operator call %s", operator_call_id)
+        log_event(
+            logger,
+            "unknown_operator_call",
+            level=logging.WARNING,
+            operator_call_id=operator_call_id,
+            webhook="status",
+        )
         return False
     if row.call_sid is None and call_sid is not None:
         row.call_sid = call_sid
@@ -445,7 +451,13 @@ def bridged_twiml(
     response = VoiceResponse()
     row = _locked(session, operator_call_id)
     if row is None:
-        logger.warning("bridge for unknown operator call %s", operator_call_id)
+        log_event(
+            logger,
+            "unknown_operator_call",
+            level=logging.WARNING,
+            operator_call_id=operator_call_id,
+            webhook="bridge",
+        )
         return str(response)
     if row.call_sid is None and dequeuing_sid:
         row.call_sid = dequeuing_sid

@@ -26,16 +26,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dialer.campaigns import Config, calling_rules
 from dialer.errors import UnknownCampaignError
+from dialer.log import log_event
 from dialer.models import Attempt, CallListEntry, CallStatus, CustomerPhone, EntryState
 from dialer.outcome_codes import ClosedReason, Outcome
-from dialer.phones import Refusal, mask
+from dialer.phones import Refusal
 from dialer.retries import Close, NextStep, Reschedule, next_step
 from dialer.telephony.twilio import INVALID_NUMBER_CODES
 from dialer.wallclock import require_aware
@@ -206,8 +207,12 @@ def finish_attempt(
     require_aware(now)
     result = Outcome(outcome)
     if attempt.outcome is not None:
-        logger.info(
-            "attempt %s already finished as %s; %s ignored", attempt.id, attempt.outcome, result
+        log_event(
+            logger,
+            "outcome_ignored",
+            attempt_id=attempt.id,
+            outcome=attempt.outcome,
+            ignored=result.value,
         )
         return
     attempt.outcome = result
@@ -224,21 +229,38 @@ def finish_attempt(
         raise ValueError(f"entry {entry.id} is not the entry of attempt {attempt.id}")
     tally = _tally(session, entry)
     if tally.latest is not None and attempt.attempt_number < tally.latest:
-        logger.info("attempt %s finished as %s after a newer attempt began", attempt.id, result)
+        log_event(
+            logger, "attempt_finished_after_newer", attempt_id=attempt.id, outcome=result.value
+        )
         return
     entry.last_outcome = result
     if entry.state is not EntryState.IN_PROGRESS:
-        logger.info(
-            "attempt %s finished as %s; entry %s already moved on to %s",
-            attempt.id,
-            result,
-            entry.id,
-            entry.state,
+        log_event(
+            logger,
+            "attempt_finished_entry_moved_on",
+            attempt_id=attempt.id,
+            outcome=result.value,
+            entry_id=entry.id,
+            state=entry.state.value,
         )
         return
     step = _next_step(config, entry, attempt, result, invalid_number, tally.counted, now)
     move_entry(entry, step, now=now)
-    logger.info("attempt %s finished as %s; entry %s: %s", attempt.id, result, entry.id, step)
+    log_event(
+        logger,
+        "attempt_finished",
+        attempt_id=attempt.id,
+        outcome=result.value,
+        entry_id=entry.id,
+        **_step_fields(step),
+    )
+
+
+def _step_fields(step: NextStep) -> dict[str, Any]:
+    """The entry's next step as log fields: why it closed, or when it is due again."""
+    if isinstance(step, Close):
+        return {"closed_reason": step.reason.value}
+    return {"retry_at": step.at}
 
 
 def _next_step(
@@ -256,7 +278,13 @@ def _next_step(
     except UnknownCampaignError:
         # The campaign left the configuration: settle what needs no policy, and leave the rest
         # due, for the dispatcher and the list build to decide with the campaign gone.
-        logger.warning("entry %s: campaign %r is not configured", entry.id, entry.campaign_id)
+        log_event(
+            logger,
+            "unknown_campaign",
+            level=logging.WARNING,
+            entry_id=entry.id,
+            campaign_id=entry.campaign_id,
+        )
         if outcome == Outcome.HUMAN:
             return Close(ClosedReason.REACHED)
         return Close(ClosedReason.UNDIALABLE) if invalid_number else Reschedule(now)
@@ -325,4 +353,4 @@ def _mark_undialable(session: Session, phone: str, error_code: int | None) -> No
         .where(CustomerPhone.e164 == phone, CustomerPhone.refusal_reason.is_(None))
         .values(refusal_reason=Refusal.INVALID.value)
     )
-    logger.info("number %s reported invalid (error %s): marked undialable", mask(phone), error_code)
+    log_event(logger, "number_marked_undialable", phone=phone, error_code=error_code)

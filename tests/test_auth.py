@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 from dialer.settings import Settings
 from tests.conftest import Accounts, LoggedIn, TwilioWebhooks
 from tests.factories import TEST_PASSWORD, make_attempt, make_user
+from tests.logs import logged
 from web import create_app
 from web.database import database
 
@@ -243,3 +245,17 @@ def test_without_a_secret_key_twilio_still_gets_bare_statuses(app_settings: Sett
         assert app.test_client().get("/no-such-page").status_code == 404
     finally:
         database(app).engine.dispose()
+
+
+def test_without_a_secret_key_the_refusal_is_logged_once(
+    app_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(app_settings)
+    try:
+        client = app.test_client()
+        with caplog.at_level(logging.ERROR, logger="web.security"):
+            for path in ("/login", "/overview"):
+                assert client.get(path).status_code == 503
+    finally:
+        database(app).engine.dispose()
+    assert logged(caplog, "dashboard_disabled", logging.ERROR) == [{"missing": "SECRET_KEY"}]

@@ -3,6 +3,7 @@ failure; late, duplicated and out-of-order callbacks leave the right final state
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 
@@ -30,6 +31,7 @@ from tests.factories import (
     make_config,
     make_entry,
 )
+from tests.logs import logged
 
 NOW = DEFAULT_TIME + timedelta(minutes=5)
 
@@ -361,3 +363,30 @@ def test_callbacks_applied_concurrently_finish_the_attempt_once(
         NOW + timedelta(minutes=30),
     )
     assert all(event.applied_at == NOW for event in events(session))
+
+
+def test_a_late_status_callback_is_logged_with_its_attempt(
+    session: Session, config: Config, attempt: Attempt, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliver(session, config, callback_params(attempt, "completed", 3, CallDuration="47"))
+    with caplog.at_level(logging.INFO, logger="dialer.callbacks"):
+        late = deliver(session, config, callback_params(attempt, "ringing", 1))
+    assert logged(caplog, "status_ignored") == [
+        {
+            "event_id": late.id,
+            "status": "ringing",
+            "attempt_id": attempt.id,
+            "attempt_status": CallStatus.COMPLETED,
+        }
+    ]
+
+
+def test_an_event_that_fails_in_the_replay_is_logged_with_its_traceback(
+    session: Session, config: Config, attempt: Attempt, caplog: pytest.LogCaptureFixture
+) -> None:
+    stuck = record_event(session, "voice", {"CallSid": attempt.call_sid or ""}, now=NOW)
+    with caplog.at_level(logging.ERROR, logger="dialer.callbacks"):
+        apply_pending_events(session, config, now=NOW)
+    assert logged(caplog, "event_replay_failed", logging.ERROR) == [{"event_id": stuck.id}]
+    [record] = caplog.records
+    assert record.exc_info is not None and record.exc_info[0] is UnknownEventKindError

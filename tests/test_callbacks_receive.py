@@ -4,6 +4,7 @@ statements and one commit."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from dialer.campaigns import Config, ConfigError
 from dialer.db import make_session_factory
 from dialer.models import Attempt, CallEvent, CallListEntry, CallStatus, EntryState
 from tests.factories import DEFAULT_TIME, callback_params, make_attempt, make_config, make_entry
+from tests.logs import logged
 
 NOW = DEFAULT_TIME + timedelta(minutes=5)
 
@@ -242,3 +244,23 @@ def test_callbacks_received_concurrently_finish_the_attempt_once(
         NOW + timedelta(minutes=30),
     )
     assert all(event.applied_at == NOW for event in events(session))
+
+
+def test_a_callback_that_fails_to_apply_is_logged_with_its_call_sid_and_traceback(
+    session: Session,
+    config: Config,
+    attempt: Attempt,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*_args: object, **_kwargs: object) -> bool:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(callbacks, "apply_status", broken)
+    with caplog.at_level(logging.ERROR, logger="dialer.callbacks"):
+        receive(session, config, callback_params(attempt, "busy", 2))
+    assert logged(caplog, "callback_not_applied", logging.ERROR) == [
+        {"kind": EventKind.STATUS, "call_sid": attempt.call_sid}
+    ]
+    [record] = caplog.records
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -28,6 +30,7 @@ from tests.factories import (
     make_customer,
     make_entry,
 )
+from tests.logs import logged
 
 CONFIG = parse_config(IVR_CAMPAIGNS_YAML.encode(), "campaigns.yaml")
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
@@ -131,3 +134,41 @@ def test_a_callback_moves_a_live_entry_back_to_pending(session: Session) -> None
         NOW,
         "callback",
     )
+
+
+def test_an_opt_out_logs_the_dnc_row_once(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    attempt = make_attempt(session, make_entry(session, state=EntryState.IN_PROGRESS))
+    with caplog.at_level(logging.INFO, logger="dialer.ivr"):
+        for _ in range(2):
+            opt_out(session, attempt, now=NOW)
+            session.commit()
+    assert logged(caplog, "dnc_added") == [
+        {
+            "attempt_id": attempt.id,
+            "customer": attempt.customer_id,
+            "phone": attempt.phone,
+            "source": "ivr",
+        }
+    ]
+
+
+def test_a_callback_left_undone_is_logged_with_the_entrys_state(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = make_entry(session, state=EntryState.DONE, closed_reason=OPTED_OUT)
+    attempt = make_attempt(session, entry)
+    with caplog.at_level(logging.INFO, logger="dialer.ivr"):
+        schedule_callback(session, attempt, NOW)
+    assert logged(caplog, "callback_not_scheduled") == [
+        {"attempt_id": attempt.id, "entry_id": entry.id, "state": "done"}
+    ]
+
+
+def test_a_request_for_an_unknown_attempt_is_logged(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="dialer.ivr"):
+        assert call_for(session, CONFIG, 404, "https://dialer.example.jp") is None
+    assert logged(caplog, "unknown_attempt", logging.WARNING) == [{"attempt_id": 404}]

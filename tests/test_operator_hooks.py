@@ -3,6 +3,7 @@ applied once and forward only, and Twilio's signature required on every route.""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -21,6 +22,7 @@ from tests.conftest import (
     TwilioWebhooks,
 )
 from tests.factories import CAMPAIGN_ID, make_attempt, make_entry
+from tests.logs import logged
 from tests.twiml import assert_japanese_voice, says, twiml
 from web import create_app
 from web.database import database
@@ -240,3 +242,18 @@ def test_the_operator_webhooks_need_no_csrf_token_nor_login(
     )
 
     assert response.status_code in (200, 204)
+
+
+def test_callbacks_for_an_unknown_operator_call_are_logged(
+    twilio: TwilioWebhooks, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="dialer.operator_bridge"):
+        twilio.post("/twilio/operator-status/999", status_params("ringing", 1))
+        twilio.post(
+            "/twilio/operator-bridged/999",
+            {"CallSid": "CA" + "1" * 32, "DequeingCallSid": OPERATOR_SID},
+        )
+    assert logged(caplog, "unknown_operator_call", logging.WARNING) == [
+        {"operator_call_id": 999, "webhook": "status"},
+        {"operator_call_id": 999, "webhook": "bridge"},
+    ]

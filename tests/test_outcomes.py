@@ -6,6 +6,7 @@ failed never, in Tokyo windows (Mon-Fri 10-12 and 13-19). Calls end on Monday 2 
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import pytest
@@ -33,6 +34,7 @@ from tests.factories import (
     make_customer,
     make_entry,
 )
+from tests.logs import logged
 
 NOW = DEFAULT_TIME + timedelta(minutes=5)  # Monday 10:05 in Tokyo
 
@@ -340,3 +342,41 @@ def test_a_final_status_report_records_the_calls_figures_and_finishes(
     assert (attempt.duration_seconds, attempt.ended_at, attempt.outcome) == (42, ended, "human")
     assert attempt.entry.state is EntryState.DONE
     assert not apply_status(session, config, attempt, report, now=NOW)
+
+
+def test_a_finished_attempt_is_logged_with_the_entrys_next_step(
+    session: Session, config: Config, caplog: pytest.LogCaptureFixture
+) -> None:
+    reached, busy = live_attempt(session), live_attempt(session)
+    with caplog.at_level(logging.INFO, logger="dialer.outcomes"):
+        finish(session, config, reached, Outcome.HUMAN)
+        finish(session, config, busy, Outcome.BUSY)
+        finish(session, config, busy, Outcome.HUMAN)
+    assert logged(caplog, "attempt_finished") == [
+        {
+            "attempt_id": reached.id,
+            "outcome": "human",
+            "entry_id": reached.entry_id,
+            "closed_reason": "reached",
+        },
+        {
+            "attempt_id": busy.id,
+            "outcome": "busy",
+            "entry_id": busy.entry_id,
+            "retry_at": NOW + timedelta(minutes=30),
+        },
+    ]
+    assert logged(caplog, "outcome_ignored") == [
+        {"attempt_id": busy.id, "outcome": "busy", "ignored": "human"}
+    ]
+
+
+def test_an_invalid_number_is_logged_with_the_number_and_the_error_code(
+    session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    attempt = live_attempt(session)
+    with caplog.at_level(logging.INFO, logger="dialer.outcomes"):
+        finish(session, make_config(), attempt, Outcome.FAILED, error_code=21211)
+    assert logged(caplog, "number_marked_undialable") == [
+        {"phone": attempt.phone, "error_code": 21211}
+    ]

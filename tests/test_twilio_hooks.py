@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 
 from dialer import callbacks
 from dialer.callbacks import apply_pending_events
+from dialer.log import FIELDS_ATTRIBUTE
 from dialer.models import Attempt, CallEvent, CallStatus, EntryState
 from dialer.settings import Settings
 from tests.conftest import PUBLIC_BASE_URL, TWILIO_TEST_AUTH_TOKEN, TwilioWebhooks
 from tests.factories import callback_params, make_attempt, make_config, make_entry
+from tests.logs import logged
 from web import create_app
 from web.database import database
 from web.twilio_auth import public_url
@@ -137,9 +139,9 @@ def test_without_a_token_or_a_public_url_every_webhook_is_refused_and_logged_onc
                 assert response.status_code == 403
     finally:
         database(app).engine.dispose()
-    reasons = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
-    assert len(reasons) == 1
-    assert missing.upper() in reasons[0]
+    errors = [record for record in caplog.records if record.levelno == logging.ERROR]
+    assert [record.getMessage() for record in errors] == ["twilio_webhooks_refused"]
+    assert missing.upper() in getattr(errors[0], FIELDS_ATTRIBUTE)["reason"]
     assert TWILIO_TEST_AUTH_TOKEN not in caplog.text
     assert stored_events(session) == []
 
@@ -267,3 +269,29 @@ def test_the_last_good_campaigns_file_stays_in_force_after_a_bad_edit(
     campaigns_path.write_text("company: [not, a, mapping]\n", encoding="utf-8")
     assert twilio.post(STATUS, callback_params(attempt, "busy", 2)).status_code == 204
     assert reloaded(session, attempt).entry.state is EntryState.PENDING
+
+
+def test_a_refused_signature_is_logged_with_the_request(
+    twilio: TwilioWebhooks, attempt: Attempt, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="web.twilio_auth"):
+        twilio.post(STATUS, callback_params(attempt, "ringing", 1), signature="forged")
+    assert logged(caplog, "twilio_signature_invalid", logging.WARNING) == [
+        {"method": "POST", "path": STATUS}
+    ]
+
+
+def test_a_bad_edit_of_the_campaigns_file_is_logged_once_with_its_problems(
+    twilio: TwilioWebhooks, campaigns_path: Path, attempt: Attempt, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert twilio.post(STATUS, callback_params(attempt, "ringing", 1)).status_code == 204
+    campaigns_path.write_text("company: [not, a, mapping]\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="web.campaign_config"):
+        for status, sequence in (("in-progress", 2), ("busy", 3)):
+            assert (
+                twilio.post(STATUS, callback_params(attempt, status, sequence)).status_code == 204
+            )
+    refused = logged(caplog, "config_refused", logging.WARNING)
+    problems = logged(caplog, "config_problem", logging.WARNING)
+    assert refused == [{"path": str(campaigns_path), "problems": len(problems)}]
+    assert problems and all(problem["problem"] for problem in problems)

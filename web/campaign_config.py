@@ -16,6 +16,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from dialer.campaigns import Config, ConfigError, load_config
+from dialer.log import log_event
 from dialer.settings import Settings
 
 EXTENSION = "dialer.campaigns"
@@ -47,10 +48,14 @@ class CampaignFile:
                     raise
                 # Not re-read until it changes again, so the warning appears once per change.
                 self._stamp = stamp
-                logger.warning(
-                    "%s changed but does not validate; keeping the last good configuration: %s",
-                    self.path,
-                    "; ".join(str(problem) for problem in error.problems),
+                for problem in error.problems:
+                    log_event(logger, "config_problem", level=logging.WARNING, problem=str(problem))
+                log_event(
+                    logger,
+                    "config_refused",
+                    level=logging.WARNING,
+                    path=str(self.path),
+                    problems=len(error.problems),
                 )
                 return self._config
             self._config, self._stamp = config, stamp

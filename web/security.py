@@ -31,6 +31,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 
+from dialer.log import log_event
 from dialer.models import UserRole
 from dialer.settings import Settings
 from dialer.users import load_user
@@ -190,5 +191,5 @@ class _MissingSecretKey:
             return None
         if not self._reported.is_set():
             self._reported.set()
-            logger.error("dashboard disabled: SECRET_KEY is not set")
+            log_event(logger, "dashboard_disabled", level=logging.ERROR, missing="SECRET_KEY")
         return "The dashboard needs SECRET_KEY to be set.", 503, {"Content-Type": "text/plain"}

@@ -21,6 +21,7 @@ from flask import Flask, Request, current_app, request
 from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator
 
+from dialer.log import log_event
 from dialer.settings import Settings
 
 EXTENSION = "dialer.twilio_auth"
@@ -60,7 +61,12 @@ class TwilioSignature:
     def _report_unusable(self) -> None:
         if not self._reported.is_set():
             self._reported.set()
-            logger.error("Twilio webhooks refused: %s", self.unusable_because)
+            log_event(
+                logger,
+                "twilio_webhooks_refused",
+                level=logging.ERROR,
+                reason=self.unusable_because,
+            )
 
 
 def _missing(auth_token: str | None, public_base_url: str | None) -> str | None:
@@ -86,7 +92,11 @@ def require_twilio_signature() -> ResponseReturnValue | None:
     checker: TwilioSignature = current_app.extensions[EXTENSION]
     if checker.is_signed(request):
         return None
-    logger.warning(
-        "refused %s %s: missing or invalid Twilio signature", request.method, request.path
+    log_event(
+        logger,
+        "twilio_signature_invalid",
+        level=logging.WARNING,
+        method=request.method,
+        path=request.path,
     )
     return "", 403

@@ -32,6 +32,7 @@ from dialer.amd_followup import machine_followup
 from dialer.callbacks import EventKind, receive_event
 from dialer.campaigns import ConfigError
 from dialer.errors import UnknownCampaignError
+from dialer.log import log_event
 from dialer.models import Attempt
 from dialer.settings import Settings
 from dialer.telephony import TelephonyError
@@ -97,7 +98,13 @@ def _follow_up(attempt_id: int, before: str | None) -> None:
         else:
             telephony.provider().redirect(followup.call_sid, followup.redirect_to)
     except (TelephonyError, TwilioConfigError) as error:
-        logger.warning("attempt %s: machine follow-up not done: %s", attempt_id, error)
+        log_event(
+            logger,
+            "machine_followup_failed",
+            level=logging.WARNING,
+            attempt_id=attempt_id,
+            error=str(error),
+        )
 
 
 def _store_and_apply(kind: EventKind) -> tuple[str, int]:
