@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -196,3 +197,16 @@ def head_revision() -> str:
     if head is None:
         raise MigrationError(f"no migrations found in {MIGRATIONS_DIR}")
     return head
+
+
+def advisory_key(key: int) -> tuple[sa.ColumnElement[int], int]:
+    """The two-key form of a PostgreSQL advisory lock for `key`, scoped to the schema in use.
+
+    Advisory locks belong to the whole database, but one database may hold several dialers,
+    each in a schema of its own (a staging copy beside production, or parallel test runs):
+    the first key is the schema's name hashed by the server, so their jobs never exclude each
+    other. `key` is folded into PostgreSQL's signed 32-bit range.
+    """
+    folded = key & 0xFFFFFFFF
+    signed = folded - (1 << 32) if folded >= 1 << 31 else folded
+    return sa.func.hashtext(sa.func.current_schema()), signed

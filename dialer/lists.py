@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from dialer.calendar import next_callable
 from dialer.campaigns import Campaign, Config, calling_rules
+from dialer.db import advisory_key
 from dialer.lists_sql import (
     LEFT_SEGMENT,
     insert_new,
@@ -201,7 +202,7 @@ def _serialize(connection: Connection, campaign_id: str) -> None:
     already take the write lock up front."""
     if connection.dialect.name == "postgresql":
         key = zlib.crc32(f"call_list_build:{campaign_id}".encode())
-        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(*advisory_key(key))))
 
 
 def skip_reason(config: Config, campaign: Campaign, now: datetime) -> Skipped | None:

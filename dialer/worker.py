@@ -14,8 +14,9 @@ Jobs, each in its own thread, never two runs of one job at once (a late run is c
   (`dialer.operator_bridge`).
 
 On PostgreSQL, reconciliation, list refresh and connect run on one worker at a time: each run
-first takes a session-level advisory lock (`pg_try_advisory_lock`) and skips when another
-worker holds it. On SQLite (one machine, one worker) there is nothing to elect.
+first takes a session-level advisory lock (`pg_try_advisory_lock`, scoped to the schema by
+`dialer.db.advisory_key`) and skips when another worker of the same schema holds it. On
+SQLite (one machine, one worker) there is nothing to elect.
 
 SIGTERM and SIGINT stop the scheduling of new runs; a dispatch run stops between two ticks, and
 the worker exits 0 once the running jobs have finished, so no attempt is left half-written.
@@ -46,7 +47,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialer.callbacks import apply_pending_events
 from dialer.campaigns import Config, ConfigError, load_config, parse_config
 from dialer.clock import Clock, system_clock
-from dialer.db import make_engine, make_session_factory
+from dialer.db import advisory_key, make_engine, make_session_factory
 from dialer.dispatch import (
     DispatchOptions,
     TickResult,
@@ -153,13 +154,13 @@ def singleton(engine: Engine, key: int) -> Iterator[bool]:
         yield True
         return
     with engine.connect() as connection:
-        acquired = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
+        acquired = connection.scalar(sa.select(sa.func.pg_try_advisory_lock(*advisory_key(key))))
         connection.commit()
         try:
             yield bool(acquired)
         finally:
             if acquired:
-                connection.scalar(sa.select(sa.func.pg_advisory_unlock(key)))
+                connection.scalar(sa.select(sa.func.pg_advisory_unlock(*advisory_key(key))))
                 connection.commit()
 
 

@@ -203,6 +203,21 @@ def test_a_singleton_job_runs_on_one_worker_at_a_time(engine: Engine) -> None:
     assert free_again is True
 
 
+def test_a_singleton_held_by_another_schemas_dialer_does_not_hold_this_one(
+    engine: Engine,
+) -> None:
+    """Two dialers in one PostgreSQL database (a schema each) elect their workers apart."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("advisory locks are PostgreSQL's")
+    elsewhere = sa.create_engine(engine.url.update_query_dict({"options": "-csearch_path=public"}))
+    try:
+        with singleton(elsewhere, 4242) as other_dialer, singleton(engine, 4242) as this_one:
+            assert other_dialer is True
+            assert this_one is True
+    finally:
+        elsewhere.dispose()
+
+
 def test_sigterm_and_sigint_ask_the_worker_to_stop() -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         stop = threading.Event()
