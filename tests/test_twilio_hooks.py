@@ -103,6 +103,19 @@ def test_a_signature_over_the_internal_url_is_refused(
     assert reloaded(session, attempt).status is CallStatus.QUEUED
 
 
+def test_a_signature_over_the_url_with_its_default_port_is_accepted(
+    twilio: TwilioWebhooks, session: Session, attempt: Attempt
+) -> None:
+    """Twilio sometimes signs https://host:443/…; the SDK's check, behind the one-HMAC fast
+    path, still accepts it."""
+    params = callback_params(attempt, "ringing", 1)
+    with_port = twilio.signature(STATUS, params, base_url=f"{PUBLIC_BASE_URL}:443")
+    assert with_port != twilio.signature(STATUS, params)
+    response = twilio.post(STATUS, params, signature=with_port)
+    assert response.status_code == 204
+    assert reloaded(session, attempt).status is CallStatus.RINGING
+
+
 def test_the_query_string_is_part_of_the_signed_url(
     twilio: TwilioWebhooks, session: Session, attempt: Attempt
 ) -> None:
