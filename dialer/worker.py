@@ -117,15 +117,7 @@ class ConfigWatcher:
         try:
             config = parse_config(data, str(self.path))
         except ConfigError as error:
-            for problem in error.problems:
-                log_event(logger, "config_problem", level=logging.ERROR, problem=str(problem))
-            log_event(
-                logger,
-                "config_refused",
-                level=logging.ERROR,
-                path=str(self.path),
-                problems=len(error.problems),
-            )
+            error.log_refused(logger, self.path, level=logging.ERROR)
             return False
         self.config = config
         log_event(logger, "config_reloaded", path=str(self.path), campaigns=len(config.campaigns))

@@ -16,7 +16,6 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from dialer.campaigns import Config, ConfigError, load_config
-from dialer.log import log_event
 from dialer.settings import Settings
 
 EXTENSION = "dialer.campaigns"
@@ -48,15 +47,7 @@ class CampaignFile:
                     raise
                 # Not re-read until it changes again, so the warning appears once per change.
                 self._stamp = stamp
-                for problem in error.problems:
-                    log_event(logger, "config_problem", level=logging.WARNING, problem=str(problem))
-                log_event(
-                    logger,
-                    "config_refused",
-                    level=logging.WARNING,
-                    path=str(self.path),
-                    problems=len(error.problems),
-                )
+                error.log_refused(logger, self.path, level=logging.WARNING)
                 return self._config
             self._config, self._stamp = config, stamp
             return config

@@ -8,6 +8,7 @@ what the person editing the file needs.
 from __future__ import annotations
 
 import difflib
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from dialer.errors import DialerError
+from dialer.log import log_event
 
 Loc = tuple[str | int, ...]
 """A key path into the document: mapping keys (str) and list indexes (int)."""
@@ -41,6 +43,15 @@ class ConfigError(DialerError):
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = sorted(problems, key=lambda problem: problem.line or 0)
         super().__init__("\n".join(str(problem) for problem in self.problems))
+
+    def log_refused(self, logger: logging.Logger, path: object, *, level: int) -> None:
+        """Log why the file at `path` was refused: each problem, then the refusal (the worker
+        and the web app keep their last good configuration, and say so the same way)."""
+        for problem in self.problems:
+            log_event(logger, "config_problem", level=level, problem=str(problem))
+        log_event(
+            logger, "config_refused", level=level, path=str(path), problems=len(self.problems)
+        )
 
 
 @dataclass(frozen=True)
