@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
@@ -137,15 +138,40 @@ def test_an_operator_cannot_pause(logged_in: LoggedIn, session: Session) -> None
     assert not paused(session)
 
 
-def test_a_broken_campaigns_file_is_shown_not_crashed_on(
-    logged_in: LoggedIn, campaigns_path: object, session: Session
+@pytest.fixture
+def broken_campaigns(campaigns_path: Path) -> Path:
+    """A campaigns file that does not load, written before the app starts."""
+    campaigns_path.write_text("company: [broken", encoding="utf-8")
+    return campaigns_path
+
+
+def test_a_campaigns_file_that_never_loaded_is_shown_not_crashed_on(
+    broken_campaigns: Path, logged_in: LoggedIn, session: Session
 ) -> None:
     make_entry(session)
     session.commit()
-    campaigns_path.write_text("company: [broken", encoding="utf-8")  # type: ignore[attr-defined]
     page = logged_in("supervisor").get("/overview").text
     assert "campaigns.yaml を読み込めません" in page
     assert "設定エラー" in page
+
+
+def test_a_refused_edit_is_shown_while_the_last_good_campaigns_run(
+    logged_in: LoggedIn, campaigns_path: Path, session: Session
+) -> None:
+    make_entry(session)
+    session.commit()
+    supervisor = logged_in("supervisor")
+    assert "読み込めませんでした" not in supervisor.get("/overview").text
+    good = campaigns_path.read_text(encoding="utf-8")
+    campaigns_path.write_text("company: [broken", encoding="utf-8")
+    page = supervisor.get("/overview").text
+    assert "campaigns.yaml の最新の変更は読み込めませんでした" in page
+    assert "campaigns.yaml を読み込めません。" not in page
+    assert "設定エラー" not in page  # the campaigns still dial, on the last good file
+    overview = supervisor.get("/api/overview").get_json()
+    assert overview["config_ok"] and overview["config_problems"]
+    campaigns_path.write_text(good + "\n", encoding="utf-8")
+    assert "読み込めませんでした" not in supervisor.get("/overview").text
 
 
 # --- the customer page ------------------------------------------------------------------

@@ -4,6 +4,7 @@
 
     {"generated_at": "2026-11-24T10:15:00+09:00",   # in the company's zone
      "config_ok": true, "config_problems": [],        # campaigns.yaml does not load: false, lines
+                                                      # (an edit refused, the last good runs: true)
      "campaigns": [{
         "id": "f2-followup", "name": "2回目購入のご案内", "priority": 80,
         "timezone": "Asia/Tokyo",

@@ -17,7 +17,7 @@ from dialer.campaigns import Config, ConfigError
 from dialer.campaigns.schema import DEFAULT_TIMEZONE
 from dialer.kpis import CampaignRow, ListCounts, TodayFigures, overview
 from dialer.trends import CATEGORIES, Trends, trends
-from web.campaign_config import current_config
+from web.campaign_config import current_config, refused_edit
 from web.database import db_session
 from web.i18n import EMPTY, label, language, number, percent, seconds, when
 from web.i18n import gettext as _
@@ -26,11 +26,13 @@ __all__ = ["charts_payload", "company_zone", "config_or_problems", "overview_pay
 
 
 def config_or_problems() -> tuple[Config | None, list[str]]:
-    """The campaign configuration, or None and the problems that keep it from loading."""
+    """The campaign configuration, or None and the problems that keep it from loading; with a
+    configuration, the problems of an edit refused while it stays in force (often none)."""
     try:
-        return current_config(), []
+        config = current_config()
     except ConfigError as error:
         return None, [str(problem) for problem in error.problems]
+    return config, list(refused_edit())
 
 
 def company_zone(config: Config | None) -> ZoneInfo:

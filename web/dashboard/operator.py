@@ -68,7 +68,8 @@ def operator_attempt(attempt_id: int) -> ResponseReturnValue:
         case=case,
         choices=_choices(),
         callback=Disposition.CALLBACK.value,
-        config_problems=problems,
+        # Only a file that never loaded stops recording; a refused edit leaves the last good.
+        config_problems=problems if config is None else [],
         phone=format_national,
         zone=company_zone(config),
         max_note=MAX_NOTE_LENGTH,

@@ -46,6 +46,10 @@ _PAGES: Final = {
     "campaigns.yaml does not load: no campaign can dial.": (
         "campaigns.yaml を読み込めません。すべてのキャンペーンが発信できません。"
     ),
+    "An edit of campaigns.yaml was refused: the last good version stays in force.": (
+        "campaigns.yaml の最新の変更は読み込めませんでした。"
+        "前回読み込めた設定で発信を続けています。"
+    ),
     "Today, all campaigns": "本日・全キャンペーン",
     "In progress": "通話中",
     "In queue": "待ち呼",
