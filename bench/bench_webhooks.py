@@ -148,7 +148,9 @@ def _gunicorn(
     }
     command = _procfile_command(procfile, port, workers)
     print(" ".join(shlex.quote(word) for word in command[1:]))
-    server = subprocess.Popen(command, env=env)
+    # gunicorn puts its working directory first on sys.path: the checkout of this script, so
+    # that a baseline checkout measures its own code.
+    server = subprocess.Popen(command, env=env, cwd=PROCFILE.parent)
     try:
         _wait_until_up(port)
         yield server.pid

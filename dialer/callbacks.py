@@ -16,7 +16,10 @@ attempt's state only moves forward (`dialer.outcomes`), and an event is applied 
 locks the stored event and re-reads `applied_at`.
 
 Each kind of event has an applier, called with the event's attempt (entry and attempt rows
-locked, in that order, by one statement). The IVR's webhooks (voice, gather, hold, queue) slot
+locked, in that order, by one statement). A status callback that can only move a live call
+forward (initiated, ringing, in-progress: three of a call's four) takes a shorter way by the
+same rules (`_receive_progress`): it locks and updates the attempt's row alone, without loading
+objects, as it never touches the entry. The IVR's webhooks (voice, gather, hold, queue) slot
 in by adding their kind to `EventKind` and their applier to `_APPLIERS`. An event whose attempt
 cannot be found (an unknown CallSid) is marked applied with no effect: there is nothing to apply
 it to.
@@ -41,11 +44,18 @@ from typing import Any, Final, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from dialer.campaigns import Config
 from dialer.log import log_event
 from dialer.models import Attempt, CallEvent, CallListEntry, CallStatus
-from dialer.outcomes import StatusReport, apply_status, note_answered_by
+from dialer.outcomes import (
+    StatusReport,
+    apply_status,
+    is_step_forward,
+    kept_answer,
+    note_answered_by,
+)
 from dialer.wallclock import require_aware
 
 logger = logging.getLogger(__name__)
@@ -124,8 +134,9 @@ def receive_event(
 
     When applying fails, nothing of it is kept: the error is logged and the event is stored
     alone, unapplied, for the replay (`applied` is then False). `config` is called inside that
-    boundary, so a campaigns file that never validated leaves the event stored too. An error
-    while storing is raised. Call with no transaction open on `session`.
+    boundary, so a campaigns file that never validated leaves the event stored too; it is not
+    called for a progress callback, which needs no campaign. An error while storing is raised.
+    Call with no transaction open on `session`.
     """
     require_aware(now)
     payload = _payload(kind, params)
@@ -133,11 +144,16 @@ def receive_event(
         with session.begin():
             applier = _applier(kind)
             call_sid = _call_sid(payload)
-            # Entry and attempt are locked before the event's row refers to the attempt: the
-            # foreign key's share lock, taken first, would deadlock two callbacks of one call.
-            attempt = _locked_attempt(session, call_sid, attempt_id)
-            callback = _insert_event(session, kind, payload, now, attempt, applied=True)
-            _apply_to_attempt(session, config(), applier, callback, attempt, now)
+            progress = _progress_report(kind, payload, now)
+            if progress is not None:
+                callback = _receive_progress(session, payload, progress, call_sid, attempt_id, now)
+            else:
+                # Entry and attempt are locked before the event's row refers to the attempt:
+                # the foreign key's share lock, taken first, would deadlock two callbacks.
+                attempt = _locked_attempt(session, call_sid, attempt_id)
+                attempt_of_event = None if attempt is None else attempt.id
+                callback = _insert_event(session, kind, payload, now, attempt_of_event)
+                _apply_to_attempt(session, config(), applier, callback, attempt, now)
     except Exception:
         # A boundary: the event is stored below, and the replay applies it once the cause is gone.
         log_event(
@@ -222,6 +238,7 @@ def _payload(kind: str, params: Mapping[str, str]) -> dict[str, str]:
 
 
 _EVENTS: Final = cast(sa.Table, CallEvent.__table__)
+_ATTEMPTS: Final = cast(sa.Table, Attempt.__table__)
 
 
 def _attempt_of_event() -> sa.ColumnElement[Any]:
@@ -230,8 +247,9 @@ def _attempt_of_event() -> sa.ColumnElement[Any]:
     SQL over two parameters, `event_call_sid` and `named_attempt_id`; NULL matches nothing."""
     call_sid = sa.bindparam("event_call_sid", type_=_EVENTS.c.call_sid.type)
     named_id = sa.bindparam("named_attempt_id", type_=_EVENTS.c.attempt_id.type)
-    by_sid = sa.select(Attempt.id).where(Attempt.call_sid == call_sid)
-    named = sa.select(Attempt.id).where(Attempt.id == named_id, Attempt.call_sid.is_(None))
+    attempts = _ATTEMPTS.c
+    by_sid = sa.select(attempts.id).where(attempts.call_sid == call_sid)
+    named = sa.select(attempts.id).where(attempts.id == named_id, attempts.call_sid.is_(None))
     return sa.func.coalesce(by_sid.scalar_subquery(), named.scalar_subquery())
 
 
@@ -269,18 +287,12 @@ def _event_parameters(
 
 
 def _insert_event(
-    session: Session,
-    kind: str,
-    payload: dict[str, str],
-    now: datetime,
-    attempt: Attempt | None,
-    *,
-    applied: bool,
+    session: Session, kind: str, payload: dict[str, str], now: datetime, attempt_id: int | None
 ) -> Callback:
-    """Store the event for `attempt` (`applied` at `now`, or not yet)."""
-    parameters = _event_parameters(kind, payload, now, applied=applied)
+    """Store the event of `attempt_id`, applied at `now`."""
+    parameters = _event_parameters(kind, payload, now, applied=True)
     parameters["call_sid"] = parameters.pop("event_call_sid")
-    parameters["attempt_id"] = None if attempt is None else attempt.id
+    parameters["attempt_id"] = attempt_id
     event_id = session.execute(_INSERT_EVENT, parameters).scalar_one()
     return Callback(
         event_id, kind, parameters["call_sid"], parameters["sequence_number"], payload, now
@@ -305,6 +317,100 @@ def _applier(kind: str) -> Applier:
     if applier is None:
         raise UnknownEventKindError(f"nothing applies events of kind {kind!r}")
     return applier
+
+
+def _progress_report(kind: str, payload: Mapping[str, str], now: datetime) -> StatusReport | None:
+    """The report of a status callback that can only move a live call forward (initiated,
+    ringing, in-progress): three of a call's four callbacks. None for any other callback."""
+    if kind != EventKind.STATUS:
+        return None
+    report = _report_of(payload, _integer(payload.get("SequenceNumber")), now)
+    return None if report is None or report.status.is_final else report
+
+
+#: A progress callback's attempt, locked: the columns it reads, in Core (no ORM object).
+_LOCK_LIVE_CALL: Final = (
+    sa.select(
+        _ATTEMPTS.c.id,
+        _ATTEMPTS.c.call_sid,
+        _ATTEMPTS.c.status,
+        _ATTEMPTS.c.last_sequence_number,
+        _ATTEMPTS.c.answered_by,
+    )
+    .where(_ATTEMPTS.c.id == _attempt_of_event())
+    .with_for_update()
+)
+#: What a progress callback may change, all of it written (unchanged columns as read).
+_MOVE_LIVE_CALL: Final = (
+    _ATTEMPTS.update()
+    .where(_ATTEMPTS.c.id == sa.bindparam("attempt_id"))
+    .values(
+        {
+            column: sa.bindparam(column, type_=_ATTEMPTS.c[column].type)
+            for column in ("call_sid", "status", "last_sequence_number", "answered_by")
+        }
+    )
+)
+
+
+def _receive_progress(
+    session: Session,
+    payload: dict[str, str],
+    report: StatusReport,
+    call_sid: str | None,
+    attempt_id: int | None,
+    now: datetime,
+) -> Callback:
+    """Store and apply a progress callback with three statements and no unit of work: lock the
+    attempt's row, insert the event, update the attempt if the report moves it forward.
+
+    The rules are `apply_status`'s for a status that is not final (`is_step_forward`,
+    `kept_answer`), on the columns alone: the busiest webhook pays neither for loading the
+    attempt and its entry as objects nor for flushing them. Only the attempt is locked, as
+    nothing here touches the entry, so no order of locks can be crossed."""
+    parameters = {"event_call_sid": call_sid, "named_attempt_id": attempt_id}
+    call = session.execute(_LOCK_LIVE_CALL, parameters).one_or_none()
+    if call is not None and call_sid is not None and call.call_sid not in (None, call_sid):
+        call = None
+    if call is None:
+        callback = _insert_event(session, EventKind.STATUS, payload, now, None)
+        _log_without_attempt(callback)
+        return callback
+    callback = _insert_event(session, EventKind.STATUS, payload, now, call.id)
+    adopts = call.call_sid is None and call_sid is not None
+    if adopts:
+        _log_adopted(call.id, callback)
+    sequence_number = report.sequence_number
+    forward = is_step_forward(
+        call.status, call.last_sequence_number, report.status, sequence_number
+    )
+    if not forward:
+        _log_ignored(callback, report, call.id, call.status)
+    if adopts or forward:
+        moved = {
+            "attempt_id": call.id,
+            "call_sid": call_sid if adopts else call.call_sid,
+            "status": report.status if forward else call.status,
+            "last_sequence_number": (
+                sequence_number
+                if forward and sequence_number is not None
+                else call.last_sequence_number
+            ),
+            "answered_by": (
+                kept_answer(call.answered_by, report.answered_by) if forward else call.answered_by
+            ),
+        }
+        session.execute(_MOVE_LIVE_CALL, moved)
+        _expire_loaded(session, call.id)
+    return callback
+
+
+def _expire_loaded(session: Session, attempt_id: int) -> None:
+    """The attempt's object, if the session holds one, is stale after a Core UPDATE: expired,
+    it is read again when next used (objects here outlive commits)."""
+    loaded = session.identity_map.get(identity_key(Attempt, attempt_id))
+    if loaded is not None:
+        session.expire(loaded)
 
 
 def _locked_attempt(session: Session, call_sid: str | None, named_id: int | None) -> Attempt | None:
@@ -332,25 +438,46 @@ def _apply_to_attempt(
     now: datetime,
 ) -> None:
     if attempt is None:
-        log_event(
-            logger,
-            "callback_without_attempt",
-            level=logging.WARNING,
-            event_id=callback.id,
-            kind=callback.kind,
-            call_sid=callback.call_sid,
-        )
+        _log_without_attempt(callback)
         return
     if attempt.call_sid is None and callback.call_sid is not None:
-        log_event(
-            logger,
-            "call_sid_adopted",
-            attempt_id=attempt.id,
-            call_sid=callback.call_sid,
-            event_id=callback.id,
-        )
+        _log_adopted(attempt.id, callback)
         attempt.call_sid = callback.call_sid
     applier(session, config, callback, attempt, now)
+
+
+def _log_without_attempt(callback: Callback) -> None:
+    log_event(
+        logger,
+        "callback_without_attempt",
+        level=logging.WARNING,
+        event_id=callback.id,
+        kind=callback.kind,
+        call_sid=callback.call_sid,
+    )
+
+
+def _log_adopted(attempt_id: int, callback: Callback) -> None:
+    log_event(
+        logger,
+        "call_sid_adopted",
+        attempt_id=attempt_id,
+        call_sid=callback.call_sid,
+        event_id=callback.id,
+    )
+
+
+def _log_ignored(
+    callback: Callback, report: StatusReport, attempt_id: int, status: CallStatus | None
+) -> None:
+    log_event(
+        logger,
+        "status_ignored",
+        event_id=callback.id,
+        status=report.status.value,
+        attempt_id=attempt_id,
+        attempt_status=status,
+    )
 
 
 def _locked(query: _Query) -> _Query:
@@ -366,14 +493,7 @@ def _apply_status(
         return
     # `_locked_attempt` locked and re-read the entry with the attempt: no second read.
     if not apply_status(session, config, attempt, report, now=now, entry=attempt.entry):
-        log_event(
-            logger,
-            "status_ignored",
-            event_id=event.id,
-            status=report.status.value,
-            attempt_id=attempt.id,
-            attempt_status=attempt.status,
-        )
+        _log_ignored(event, report, attempt.id, attempt.status)
 
 
 def _apply_amd(
@@ -401,7 +521,12 @@ _APPLIERS: Final[Mapping[str, Applier]] = {
 
 
 def _status_report(event: Callback) -> StatusReport | None:
-    payload = event.payload
+    return _report_of(event.payload, event.sequence_number, event.received_at)
+
+
+def _report_of(
+    payload: Mapping[str, Any], sequence_number: int | None, received_at: datetime
+) -> StatusReport | None:
     try:
         status = CallStatus(str(payload.get("CallStatus")))
     except ValueError:
@@ -409,12 +534,12 @@ def _status_report(event: Callback) -> StatusReport | None:
     answered_by = payload.get("AnsweredBy")
     return StatusReport(
         status=status,
-        sequence_number=event.sequence_number,
+        sequence_number=sequence_number,
         answered_by=answered_by if isinstance(answered_by, str) and answered_by else None,
         duration_seconds=_integer(payload.get("CallDuration")),
         error_code=_integer(payload.get("ErrorCode")),
         sip_response_code=_integer(payload.get("SipResponseCode")),
-        ended_at=event.received_at,
+        ended_at=received_at,
     )
 
 

@@ -49,6 +49,8 @@ __all__ = [
     "advance_status",
     "apply_status",
     "finish_attempt",
+    "is_step_forward",
+    "kept_answer",
     "move_entry",
     "note_answered_by",
     "outcome_of",
@@ -107,12 +109,7 @@ def advance_status(attempt: Attempt, status: CallStatus, *, sequence_number: int
     """Move the attempt to `status` if that is a step forward; False when the report is a
     duplicate, late, or out of order. The dispatcher records Twilio's answer to the create
     request through this too, since a callback may have overtaken it."""
-    if attempt.status is not None and attempt.status.is_final:
-        return False
-    last = attempt.last_sequence_number
-    if sequence_number is not None and last is not None and sequence_number <= last:
-        return False
-    if status_rank(status) <= status_rank(attempt.status):
+    if not is_step_forward(attempt.status, attempt.last_sequence_number, status, sequence_number):
         return False
     attempt.status = status
     if sequence_number is not None:
@@ -120,17 +117,44 @@ def advance_status(attempt: Attempt, status: CallStatus, *, sequence_number: int
     return True
 
 
+def is_step_forward(
+    current: CallStatus | None,
+    last_sequence_number: int | None,
+    status: CallStatus,
+    sequence_number: int | None,
+) -> bool:
+    """Whether a report of `status` (numbered `sequence_number`) moves a call forward from
+    `current`, the last report applied being numbered `last_sequence_number`. The rule of
+    `advance_status`, apart from the ORM object, for callers that read the columns alone."""
+    if current is not None and current.is_final:
+        return False
+    if (
+        sequence_number is not None
+        and last_sequence_number is not None
+        and sequence_number <= last_sequence_number
+    ):
+        return False
+    return status_rank(status) > status_rank(current)
+
+
 def note_answered_by(attempt: Attempt, answered_by: str | None) -> bool:
     """Record Twilio's AnsweredBy verdict: the first definite one is kept, and `unknown` only
     fills a gap. True when the attempt changed."""
-    if not answered_by or answered_by == attempt.answered_by:
+    verdict = kept_answer(attempt.answered_by, answered_by)
+    if verdict == attempt.answered_by:
         return False
-    if attempt.answered_by is None or (
-        attempt.answered_by == _UNKNOWN_ANSWER and answered_by != _UNKNOWN_ANSWER
-    ):
-        attempt.answered_by = answered_by
-        return True
-    return False
+    attempt.answered_by = verdict
+    return True
+
+
+def kept_answer(current: str | None, answered_by: str | None) -> str | None:
+    """The AnsweredBy verdict to keep when `answered_by` arrives and `current` is recorded:
+    the rule of `note_answered_by`, apart from the ORM object."""
+    if not answered_by or current is None:
+        return answered_by or current
+    if current == _UNKNOWN_ANSWER and answered_by != _UNKNOWN_ANSWER:
+        return answered_by
+    return current
 
 
 def outcome_of(status: CallStatus, answered_by: str | None) -> Outcome:
@@ -227,8 +251,8 @@ def finish_attempt(
         entry = locked_entry(session, attempt.entry_id)
     elif entry.id != attempt.entry_id:
         raise ValueError(f"entry {entry.id} is not the entry of attempt {attempt.id}")
-    tally = _tally(session, entry)
-    if tally.latest is not None and attempt.attempt_number < tally.latest:
+    tally = _tally(session, entry, attempt)
+    if attempt.attempt_number < tally.latest:
         log_event(
             logger, "attempt_finished_after_newer", attempt_id=attempt.id, outcome=result.value
         )
@@ -330,21 +354,25 @@ def locked_entry(session: Session, entry_id: int) -> CallListEntry:
 class _Tally(NamedTuple):
     """The entry's attempts as the retry policy sees them."""
 
-    latest: int | None
+    latest: int
     """The highest attempt number: an attempt below it finished after a newer one began."""
     counted: int
     """The attempts that count against `max_attempts`: all but canceled ones."""
 
 
-def _tally(session: Session, entry: CallListEntry) -> _Tally:
-    """One query for both figures (after the autoflush of the finishing attempt's outcome)."""
+def _tally(session: Session, entry: CallListEntry, attempt: Attempt) -> _Tally:
+    """One query for both figures over the entry's other attempts; the finishing `attempt`
+    (its outcome set, not yet flushed) is added here rather than flushed for the query, which
+    leaves the transaction one flush instead of two."""
     counted = sa.or_(Attempt.outcome.is_(None), Attempt.outcome != Outcome.CANCELED.value)
     query = sa.select(
         sa.func.max(Attempt.attempt_number),
         sa.func.count().filter(counted),
-    ).where(Attempt.entry_id == entry.id)
-    latest, count = session.execute(query).one()
-    return _Tally(latest, count or 0)
+    ).where(Attempt.entry_id == entry.id, Attempt.id != attempt.id)
+    with session.no_autoflush:
+        latest, count = session.execute(query).one()
+    this_one_counts = attempt.outcome != Outcome.CANCELED.value
+    return _Tally(max(latest or 0, attempt.attempt_number), (count or 0) + this_one_counts)
 
 
 def _mark_undialable(session: Session, phone: str, error_code: int | None) -> None:

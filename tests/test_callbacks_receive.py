@@ -133,20 +133,22 @@ def test_a_received_callback_may_name_its_attempt_before_the_call_sid_is_recorde
     assert (attempt.call_sid, attempt.status) == ("CA" + "1" * 32, CallStatus.RINGING)
 
 
+@pytest.mark.parametrize("status", ["ringing", "completed"])
 def test_a_received_callback_for_another_call_leaves_the_named_attempt_alone(
-    session: Session, config: Config, attempt: Attempt
+    session: Session, config: Config, attempt: Attempt, status: str
 ) -> None:
-    params = callback_params(attempt, "completed", 3, CallSid="CA" + "2" * 32)
+    params = callback_params(attempt, status, 3, CallSid="CA" + "2" * 32)
     assert receive(session, config, params, attempt_id=attempt.id).applied
     [stored] = events(session)
     assert (stored.attempt_id, stored.applied_at) == (None, NOW)
     assert reloaded(session, attempt).status is CallStatus.QUEUED
 
 
+@pytest.mark.parametrize("status", ["ringing", "completed"])
 def test_a_received_callback_with_an_unknown_call_sid_is_applied_without_effect(
-    session: Session, config: Config, attempt: Attempt
+    session: Session, config: Config, attempt: Attempt, status: str
 ) -> None:
-    params = callback_params(attempt, "completed", 3, CallSid="CA" + "f" * 32)
+    params = callback_params(attempt, status, 3, CallSid="CA" + "f" * 32)
     assert receive(session, config, params).applied
     assert [(event.attempt_id, event.applied_at) for event in events(session)] == [(None, NOW)]
 
@@ -181,9 +183,82 @@ def test_a_progress_callback_takes_three_statements_and_one_commit(
     session.commit()
     with statements_and_commits(engine) as (statements, commits):
         receive(session, config, callback_params(attempt, "ringing", 1))
-    # Entry and attempt found, locked and read; the callback stored; the attempt moved on.
+    # The attempt found, locked and read; the callback stored; the attempt moved on.
     assert statements == ["SELECT", "INSERT", "UPDATE"]
     assert len(commits) == 1
+
+
+def test_a_duplicate_progress_callback_is_stored_and_changes_nothing(
+    session: Session,
+    engine: Engine,
+    config: Config,
+    attempt: Attempt,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receive(session, config, callback_params(attempt, "in-progress", 2, AnsweredBy="human"))
+    params = callback_params(attempt, "ringing", 1)
+    session.commit()
+    with (
+        caplog.at_level(logging.INFO, logger="dialer.callbacks"),
+        statements_and_commits(engine) as (statements, commits),
+    ):
+        late = receive(session, config, params)
+    assert late.applied
+    assert statements == ["SELECT", "INSERT"]
+    assert len(commits) == 1
+    [ignored] = logged(caplog, "status_ignored")
+    assert (ignored["event_id"], ignored["status"], ignored["attempt_id"]) == (
+        late.event_id,
+        "ringing",
+        attempt.id,
+    )
+    attempt = reloaded(session, attempt)
+    assert (attempt.status, attempt.last_sequence_number, attempt.answered_by) == (
+        CallStatus.IN_PROGRESS,
+        2,
+        "human",
+    )
+    assert [event.applied_at for event in events(session)] == [NOW, NOW]
+
+
+def test_a_progress_callback_needs_no_campaigns_file(session: Session, attempt: Attempt) -> None:
+    def unreadable() -> Config:
+        raise ConfigError([])
+
+    session.commit()
+    params = callback_params(attempt, "ringing", 1)
+    receipt = receive_event(session, unreadable, EventKind.STATUS, params, now=NOW)
+    assert receipt.applied
+    assert reloaded(session, attempt).status is CallStatus.RINGING
+
+
+def test_a_progress_callback_leaves_the_entry_unlocked(
+    session: Session, engine: Engine, config: Config, attempt: Attempt
+) -> None:
+    """The entry may be held by whoever moves it (the IVR, the dispatcher's claim) while a
+    progress callback moves the attempt: the callback does not wait for it."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite locks the whole database, not rows")
+    session.commit()
+    receipts: list[Receipt] = []
+
+    def deliver() -> None:
+        with make_session_factory(engine)() as webhook:
+            params = callback_params(attempt, "ringing", 1)
+            receipts.append(
+                receive_event(webhook, lambda: config, EventKind.STATUS, params, now=NOW)
+            )
+
+    with make_session_factory(engine)() as holder, holder.begin():
+        entry = sa.select(CallListEntry.id).where(CallListEntry.id == attempt.entry_id)
+        holder.execute(entry.with_for_update())
+        webhook = threading.Thread(target=deliver)
+        webhook.start()
+        webhook.join(timeout=10)
+        applied_while_held = [receipt.applied for receipt in receipts]
+    webhook.join()
+    assert applied_while_held == [True]
+    assert reloaded(session, attempt).status is CallStatus.RINGING
 
 
 def test_a_final_callback_reads_the_entry_once(
@@ -193,9 +268,10 @@ def test_a_final_callback_reads_the_entry_once(
     with statements_and_commits(engine) as (statements, commits):
         receipt = receive(session, config, callback_params(attempt, "busy", 1))
     assert receipt.applied
-    # Entry and attempt locked and read once; the callback stored; the attempt finished; one
-    # query for the entry's attempts (the latest and the count); the entry moved on.
-    assert statements == ["SELECT", "INSERT", "UPDATE", "SELECT", "UPDATE"]
+    # Entry and attempt locked and read once; the callback stored; one query for the entry's
+    # other attempts (the latest and the count); the attempt finished and the entry moved on,
+    # in one flush.
+    assert statements == ["SELECT", "INSERT", "SELECT", "UPDATE", "UPDATE"]
     assert len(commits) == 1
     session.expire_all()
     assert session.get_one(Attempt, attempt.id).outcome == "busy"

@@ -265,10 +265,16 @@ def test_a_failure_while_applying_answers_500_and_keeps_the_event_for_replay(
     assert (attempt.status, attempt.entry.state) == (CallStatus.BUSY, EntryState.PENDING)
 
 
-def test_an_invalid_campaigns_file_answers_500_and_keeps_the_event(
-    twilio: TwilioWebhooks, campaigns_path: Path, session: Session, attempt: Attempt
-) -> None:
+@pytest.fixture
+def broken_campaigns(campaigns_path: Path) -> Path:
+    """A campaigns file that does not validate, written before the app starts."""
     campaigns_path.write_text("company: [not, a, mapping]\n", encoding="utf-8")
+    return campaigns_path
+
+
+def test_a_campaigns_file_that_never_validated_answers_500_and_keeps_the_event(
+    broken_campaigns: Path, twilio: TwilioWebhooks, session: Session, attempt: Attempt
+) -> None:
     response = twilio.post(STATUS, callback_params(attempt, "completed", 3))
     assert response.status_code == 500
     [event] = stored_events(session)
