@@ -9,7 +9,8 @@ handful of statements that the database runs over the whole chunk:
    an unknown customer are rejected.
 3. One INSERT … SELECT … ON CONFLICT DO UPDATE per table, updating only rows whose values
    differ, so that a re-import leaves rows (and their `updated_at`) alone. RETURNING tells
-   inserted rows from updated ones.
+   inserted rows from updated ones. A customer's phones are written by joining the staged
+   customers to `customers` for their ids (step 2 would rewrite every staged row for them).
 
 A few fragments differ between the engines (`Dialect`). An optional column absent from the
 file's header is left out of the INSERT and the UPDATE, so the database keeps what it had.
@@ -27,8 +28,9 @@ from dialer.importer.formats import FileFormat, Header
 STAGE: Final = "import_stage"
 SEEN: Final = "import_seen"
 
-#: The staging table of each kind in the order of `rows.Record`, with logical types. Every
-#: staging table also has `customer_id`, the customer's internal id, filled in the database.
+#: The staging table of each kind in the order of `rows.Record`, with logical types. A kind
+#: whose rows name a customer (`customer_ext`) also has `customer_id`, the customer's internal
+#: id, filled in the database.
 STAGE_COLUMNS: Final[Mapping[str, tuple[tuple[str, str], ...]]] = {
     "customers": (
         ("line", "int"),
@@ -100,6 +102,9 @@ class Dialect:
     #: Empties the staging table. PostgreSQL must TRUNCATE: autovacuum never visits temporary
     #: tables, so deleted rows would pile up and every chunk would scan all earlier ones.
     clear: str
+    #: The collation of the keys seen so far: they are only ever compared for equality, which
+    #: the database's own collation would make slower on PostgreSQL (SQLite's is bytewise).
+    key_collation: str = ""
     #: Run at the start of every chunk's transaction.
     chunk_settings: tuple[str, ...] = ()
     seen_options: str = ""
@@ -137,6 +142,7 @@ POSTGRESQL: Final = Dialect(
         "bool": "boolean",
     },
     clear=f"TRUNCATE {STAGE}",
+    key_collation=' COLLATE "C"',
     # A chunk is at most tens of thousands of rows and every join probes a unique index, but
     # the planner prices those probes as disk reads and would rather hash the whole customers
     # table for every chunk: a cost that grows with the shop, where the probes' does not.
@@ -199,13 +205,15 @@ def statements_for(dialect: Dialect, file_format: FileFormat, header: Header) ->
     typed = ", ".join(f"{name} {dialect.types[logical]}" for name, logical in columns)
     refs = "customer_ext" in dict(columns)
     drops = (f"DROP TABLE IF EXISTS {STAGE}", f"DROP TABLE IF EXISTS {SEEN}")
-    earlier = "seen.key = s.key AND seen.line <> s.line"
+    if refs:
+        typed += f", customer_id {dialect.types['int']}"
+    earlier = f"seen.key = s.key{dialect.key_collation} AND seen.line <> s.line"
     return Statements(
         setup=(
             *drops,
-            f"CREATE TEMPORARY TABLE {STAGE} ({typed}, customer_id {dialect.types['int']})",
-            f"CREATE TEMPORARY TABLE {SEEN} (key TEXT PRIMARY KEY, line INTEGER)"
-            f"{dialect.seen_options}",
+            f"CREATE TEMPORARY TABLE {STAGE} ({typed})",
+            f"CREATE TEMPORARY TABLE {SEEN} (key TEXT{dialect.key_collation} PRIMARY KEY, "
+            f"line INTEGER){dialect.seen_options}",
         ),
         teardown=drops,
         analyze=tuple(f"ANALYZE {t}" for t in _TABLES[kind]) if dialect.analyzes else (),
@@ -231,6 +239,8 @@ def _present(file_format: FileFormat, header: Header) -> frozenset[str]:
 
 
 def _resolve(external: str) -> str:
+    """Fills the staged rows' `customer_id`: one probe of `customers` per row, which the
+    checks for unknown customers and the write then read for free."""
     return (
         f"UPDATE {STAGE} AS s SET customer_id = c.id FROM customers AS c "
         f"WHERE c.external_id = s.{external}"
@@ -259,8 +269,10 @@ def _upsert(
     timestamps: bool,
     returning: str,
     where: str = "true",
+    source: str = f"{STAGE} s",
 ) -> str:
-    """INSERT … SELECT … FROM the stage ON CONFLICT DO UPDATE, only where values differ."""
+    """INSERT … SELECT … FROM `source` (the stage) ON CONFLICT DO UPDATE, only where values
+    differ."""
     names = [name for name, _ in columns]
     updated = [name for name in names if name not in conflict]
     assignments = [f"{name} = excluded.{name}" for name in updated]
@@ -269,7 +281,7 @@ def _upsert(
     differs = " OR ".join(f"{table}.{name} {dialect.differs} excluded.{name}" for name in updated)
     return (
         f"INSERT INTO {table} ({', '.join(names)}) "
-        f"SELECT {', '.join(expression for _, expression in columns)} FROM {STAGE} s "
+        f"SELECT {', '.join(expression for _, expression in columns)} FROM {source} "
         f"WHERE {where} "
         f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {', '.join(assignments)} "
         f"WHERE {differs} RETURNING {returning}"
@@ -296,15 +308,18 @@ def _customer_writes(dialect: Dialect, present: frozenset[str]) -> tuple[Write, 
     )
     writes = [Write(upsert, Returns.NEW_IDS, "customers")]
     numbers = [column for column in ("phone", "phone2") if column in present]
-    if numbers:
-        writes.append(Write(_resolve("key"), Returns.NOTHING, STAGE))
     for column in numbers:
         writes.extend(_phone_writes(dialect, column, preference=1 if column == "phone" else 2))
     return tuple(writes)
 
 
 def _phone_writes(dialect: Dialect, column: str, preference: int) -> tuple[Write, Write]:
-    """The file's number at `preference`: stored or replaced, or removed when the cell is empty."""
+    """The file's number at `preference`: stored or replaced, or removed when the cell is empty.
+
+    Runs after the customers' upsert, so that every staged customer is found by its shop's id:
+    one probe per number and statement, where filling an id column in the staging table would
+    rewrite every staged row first."""
+    customers = f"{STAGE} s JOIN customers c ON c.external_id = s.key"
     targets = ("raw", "e164", "phone_class", "refusal_reason")
     parts = ("raw", "e164", "class", "refusal")
     upsert = _upsert(
@@ -312,17 +327,18 @@ def _phone_writes(dialect: Dialect, column: str, preference: int) -> tuple[Write
         "customer_phones",
         ["customer_id", "preference"],
         [
-            ("customer_id", "s.customer_id"),
+            ("customer_id", "c.id"),
             ("preference", str(preference)),
             *((target, f"s.{column}_{part}") for target, part in zip(targets, parts, strict=True)),
         ],
         timestamps=False,
         returning="customer_id",
         where=f"s.{column}_raw IS NOT NULL",
+        source=customers,
     )
     remove = (
         f"DELETE FROM customer_phones WHERE preference = {preference} AND customer_id IN "
-        f"(SELECT s.customer_id FROM {STAGE} s WHERE s.{column}_raw IS NULL) "
+        f"(SELECT c.id FROM {customers} WHERE s.{column}_raw IS NULL) "
         "RETURNING customer_id"
     )
     return (
