@@ -6,9 +6,11 @@ machine of `dialer.outcomes`:
 
 - `reached`, `converted`, `retained_*`, `cancelled_as_requested` and `wrong_person` close the
   entry with the matching `ClosedReason` (every `retained_*` closes it as `retained`; the
-  attempt keeps which kind). `cancelled_as_requested` is always accepted: a customer who holds
-  to cancelling must be let go (特定商取引法 第13条の2), so nothing but an unknown attempt or a
-  disposition already recorded refuses it.
+  attempt keeps which kind). `wrong_person` also marks the number as not the customer's
+  (`dialer.number_marks`), so that no campaign calls them there again.
+  `cancelled_as_requested` is always accepted: a customer who holds to cancelling must be let
+  go (特定商取引法 第13条の2), so nothing but an unknown attempt or a disposition already
+  recorded refuses it.
 - `refused` puts the customer and the number on the DNC list at once (source operator, who and
   when) and closes the entry as `refused`, whatever state it is in: no campaign calls the
   customer again (特定商取引法 第17条, DESIGN.md invariant 5).
@@ -48,6 +50,7 @@ from dialer.errors import DialerError, UnknownCampaignError
 from dialer.ivr import CALLBACK_MIN_DELAY
 from dialer.log import log_event
 from dialer.models import Attempt, CallListEntry, DncEntry, DncSource, EntryState
+from dialer.number_marks import mark_wrong_number
 from dialer.outcome_codes import ClosedReason, Outcome
 from dialer.outcomes import MACHINE_ANSWERS, locked_entry, move_entry
 from dialer.retries import Close, NextStep, Reschedule, retry_time
@@ -185,10 +188,13 @@ def record_disposition(
         _add_to_dnc(session, attempt, by=by, now=now)
         if entry.closed_reason not in _REFUSALS:
             step = Close(ClosedReason.REFUSED)
-    elif movable:
-        reason = chosen.closed_reason
-        assert reason is not None
-        step = Close(reason)
+    else:
+        if chosen is Disposition.WRONG_PERSON:
+            mark_wrong_number(session, attempt.customer_id, attempt.phone)
+        if movable:
+            reason = chosen.closed_reason
+            assert reason is not None
+            step = Close(reason)
     attempt.disposition = chosen.value
     attempt.dispositioned_at = now
     attempt.dispositioned_by = by

@@ -34,9 +34,9 @@ from sqlalchemy.orm import Session
 from dialer.campaigns import Config, calling_rules
 from dialer.errors import UnknownCampaignError
 from dialer.log import log_event
-from dialer.models import Attempt, CallListEntry, CallStatus, CustomerPhone, EntryState
+from dialer.models import Attempt, CallListEntry, CallStatus, EntryState
+from dialer.number_marks import mark_reported_invalid
 from dialer.outcome_codes import ClosedReason, Outcome
-from dialer.phones import Refusal
 from dialer.retries import Close, NextStep, Reschedule, next_step
 from dialer.telephony.twilio import INVALID_NUMBER_CODES
 from dialer.wallclock import require_aware
@@ -246,7 +246,7 @@ def finish_attempt(
         attempt.ended_at = now
     invalid_number = error_code in INVALID_NUMBER_CODES
     if invalid_number:
-        _mark_undialable(session, attempt.phone, error_code)
+        mark_reported_invalid(session, attempt.phone, error_code)
     if entry is None:
         entry = locked_entry(session, attempt.entry_id)
     elif entry.id != attempt.entry_id:
@@ -373,12 +373,3 @@ def _tally(session: Session, entry: CallListEntry, attempt: Attempt) -> _Tally:
         latest, count = session.execute(query).one()
     this_one_counts = attempt.outcome != Outcome.CANCELED.value
     return _Tally(max(latest or 0, attempt.attempt_number), (count or 0) + this_one_counts)
-
-
-def _mark_undialable(session: Session, phone: str, error_code: int | None) -> None:
-    session.execute(
-        sa.update(CustomerPhone)
-        .where(CustomerPhone.e164 == phone, CustomerPhone.refusal_reason.is_(None))
-        .values(refusal_reason=Refusal.INVALID.value)
-    )
-    log_event(logger, "number_marked_undialable", phone=phone, error_code=error_code)

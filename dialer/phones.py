@@ -80,6 +80,9 @@ class Refusal(StrEnum):
     PREMIUM = "premium"
     SHARED_COST = "shared_cost"
     OTHER_SERVICE = "other_service"
+    #: Learned by calling (`dialer.number_marks`), not by reading the number.
+    REPORTED_INVALID = "reported_invalid"
+    WRONG_NUMBER = "wrong_number"
 
     @property
     def label_ja(self) -> str:
@@ -106,7 +109,13 @@ _LABELS: Final[Mapping[str, tuple[str, str]]] = {
     "premium": ("情報料課金番号（0990）", "premium rate (0990)"),
     "shared_cost": ("料金分担番号", "shared-cost number"),
     "other_service": ("その他の特殊番号（0170・0180 等）", "other service (0170, 0180, ...)"),
+    "reported_invalid": ("通信事業者が無効と応答した番号", "reported invalid by the carrier"),
+    "wrong_number": ("番号違い（別の方につながった）", "wrong number (someone else answered)"),
 }
+
+#: The refusals that calling a number teaches and that the shop's files cannot know of: an
+#: import that brings the same number again keeps them (`dialer.number_marks`).
+LEARNED_BY_CALLING: Final = frozenset({Refusal.REPORTED_INVALID, Refusal.WRONG_NUMBER})
 
 _DIALABLE_CLASSES: Final = frozenset({NumberClass.MOBILE, NumberClass.FIXED, NumberClass.IP_050})
 

@@ -226,7 +226,7 @@ def test_an_invalid_number_closes_the_entry_as_undialable(
     refusals = session.scalars(
         sa.select(CustomerPhone.refusal_reason).where(CustomerPhone.e164 == entry.phone)
     ).all()
-    assert refusals == ["invalid"]
+    assert refusals == ["reported_invalid"]
 
 
 def test_another_rejection_is_retried_later_with_its_code_kept(

@@ -24,6 +24,7 @@ from dialer.models import (
     Attempt,
     CallListEntry,
     CallStatus,
+    Customer,
     DncEntry,
     DncSource,
     EntryState,
@@ -37,6 +38,7 @@ from tests.factories import (
     JST,
     make_attempt,
     make_config,
+    make_customer,
     make_entry,
     make_lists_config,
 )
@@ -209,6 +211,34 @@ def test_refused_adds_to_dnc_and_a_later_list_build_suppresses_the_customer(
         )
     ).one()
     assert listed.state is EntryState.SUPPRESSED
+
+
+def test_wrong_person_marks_the_number_not_the_customers_for_every_campaign(
+    session: Session,
+) -> None:
+    """Someone else answered: no campaign calls this customer at this number again, while
+    another customer with the same line (a family's landline) may still be called on it."""
+    attempt = answered_call(session)
+    with session.begin():
+        customer = session.get_one(Customer, attempt.customer_id)
+        family = make_customer(session, phones=[attempt.phone])
+    record(session, attempt, Disposition.WRONG_PERSON)
+
+    with session.begin():
+        session.refresh(customer)
+        session.refresh(family)
+        assert [phone.refusal_reason for phone in customer.phones] == ["wrong_number"]
+        assert customer.dialable_phone is None
+        assert family.dialable_phone == attempt.phone
+        customer_id = customer.id
+    result = build_list(
+        session,
+        CONFIG,
+        OTHER,
+        now=NOW + timedelta(days=30),
+        members=lambda _config, _campaign, _now: sa.select(sa.literal(customer_id), sa.literal(1)),
+    )
+    assert result.suppressed[SuppressionReason.NO_DIALABLE_PHONE] == 1
 
 
 def test_refused_closes_an_entry_whose_newer_call_is_live(session: Session) -> None:

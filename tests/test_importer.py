@@ -204,6 +204,29 @@ def test_a_changed_value_counts_as_an_update(
     assert session.scalar(sa.select(sa.func.count()).select_from(CustomerPhone)) == 2
 
 
+@pytest.mark.parametrize("learned", ["reported_invalid", "wrong_number"])
+def test_a_reimport_keeps_what_calling_taught_about_an_unchanged_number(
+    engine: Engine, session: Session, tmp_path: Path, learned: str
+) -> None:
+    """The shop's export knows nothing of a number the carrier refused or that reached someone
+    else: bringing the same number again (however written) keeps the mark; a new one drops it."""
+    run(engine, "customers", write(tmp_path, "customers.csv", CUSTOMERS))
+    number = CustomerPhone.e164 == "+819012345678"
+    session.execute(sa.update(CustomerPhone).where(number).values(refusal_reason=learned))
+    session.commit()
+
+    respelled = CUSTOMERS.replace("090-1234-5678", "09012345678")
+    again = run(engine, "customers", write(tmp_path, "customers.csv", respelled))
+
+    assert counts(again) == (0, 1, 2, 0, 0)  # the raw spelling changed, the mark did not
+    assert session.scalars(sa.select(CustomerPhone.refusal_reason).where(number)).all() == [learned]
+    session.rollback()
+    renumbered = CUSTOMERS.replace("090-1234-5678", "090-8765-4321")
+    run(engine, "customers", write(tmp_path, "customers.csv", renumbered))
+    c001 = session.scalars(sa.select(Customer).filter_by(external_id="C001")).one()
+    assert c001.dialable_phone == "+819087654321"
+
+
 def test_an_absent_column_keeps_what_the_database_has(
     engine: Engine, session: Session, tmp_path: Path
 ) -> None:

@@ -240,7 +240,7 @@ def test_an_invalid_number_is_marked_undialable_and_never_retried(
     reasons = session.scalars(
         sa.select(CustomerPhone.refusal_reason).where(CustomerPhone.e164 == number)
     ).all()
-    assert reasons == ["invalid", "invalid"]
+    assert reasons == ["reported_invalid", "reported_invalid"]
     session.refresh(other_customer_same_number)
     assert other_customer_same_number.dialable_phone is None
 
@@ -375,7 +375,7 @@ def test_an_invalid_number_is_logged_with_the_number_and_the_error_code(
     session: Session, caplog: pytest.LogCaptureFixture
 ) -> None:
     attempt = live_attempt(session)
-    with caplog.at_level(logging.INFO, logger="dialer.outcomes"):
+    with caplog.at_level(logging.INFO, logger="dialer.number_marks"):
         finish(session, make_config(), attempt, Outcome.FAILED, error_code=21211)
     assert logged(caplog, "number_marked_undialable") == [
         {"phone": attempt.phone, "error_code": 21211}

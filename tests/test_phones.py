@@ -210,6 +210,8 @@ def test_refusal_codes_are_stable() -> None:
         "premium",
         "shared_cost",
         "other_service",
+        "reported_invalid",
+        "wrong_number",
     ]
 
 

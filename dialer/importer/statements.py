@@ -10,7 +10,8 @@ handful of statements that the database runs over the whole chunk:
 3. One INSERT … SELECT … ON CONFLICT DO UPDATE per table, updating only rows whose values
    differ, so that a re-import leaves rows (and their `updated_at`) alone. RETURNING tells
    inserted rows from updated ones. A customer's phones are written by joining the staged
-   customers to `customers` for their ids (step 2 would rewrite every staged row for them).
+   customers to `customers` for their ids (step 2 would rewrite every staged row for them),
+   and keep what calling taught about an unchanged number (`dialer.number_marks`).
 
 A few fragments differ between the engines (`Dialect`). An optional column absent from the
 file's header is left out of the INSERT and the UPDATE, so the database keeps what it had.
@@ -24,6 +25,7 @@ from enum import Enum
 from typing import Final
 
 from dialer.importer.formats import FileFormat, Header
+from dialer.phones import LEARNED_BY_CALLING
 
 STAGE: Final = "import_stage"
 SEEN: Final = "import_seen"
@@ -270,15 +272,20 @@ def _upsert(
     returning: str,
     where: str = "true",
     source: str = f"{STAGE} s",
+    merged: Mapping[str, str] | None = None,
 ) -> str:
     """INSERT … SELECT … FROM `source` (the stage) ON CONFLICT DO UPDATE, only where values
-    differ."""
+    differ. `merged`: the value an update gives a column, where it is not simply the file's
+    (`excluded.<column>`), as SQL over the stored row and `excluded`."""
     names = [name for name, _ in columns]
     updated = [name for name in names if name not in conflict]
-    assignments = [f"{name} = excluded.{name}" for name in updated]
+    values = {name: (merged or {}).get(name, f"excluded.{name}") for name in updated}
+    assignments = [f"{name} = {value}" for name, value in values.items()]
     if timestamps:
         assignments.append("updated_at = CURRENT_TIMESTAMP")
-    differs = " OR ".join(f"{table}.{name} {dialect.differs} excluded.{name}" for name in updated)
+    differs = " OR ".join(
+        f"{table}.{name} {dialect.differs} {value}" for name, value in values.items()
+    )
     return (
         f"INSERT INTO {table} ({', '.join(names)}) "
         f"SELECT {', '.join(expression for _, expression in columns)} FROM {source} "
@@ -335,6 +342,7 @@ def _phone_writes(dialect: Dialect, column: str, preference: int) -> tuple[Write
         returning="customer_id",
         where=f"s.{column}_raw IS NOT NULL",
         source=customers,
+        merged={"refusal_reason": _learned_refusal_kept(dialect)},
     )
     remove = (
         f"DELETE FROM customer_phones WHERE preference = {preference} AND customer_id IN "
@@ -344,6 +352,17 @@ def _phone_writes(dialect: Dialect, column: str, preference: int) -> tuple[Write
     return (
         Write(upsert, Returns.CUSTOMER_IDS, "customer_phones"),
         Write(remove, Returns.CUSTOMER_IDS, "customer_phones"),
+    )
+
+
+def _learned_refusal_kept(dialect: Dialect) -> str:
+    """A refusal learned by calling (`dialer.number_marks`) stays while the file brings the
+    same number; the file's own verdict otherwise."""
+    learned = ", ".join(f"'{refusal.value}'" for refusal in sorted(LEARNED_BY_CALLING))
+    return (
+        f"CASE WHEN customer_phones.refusal_reason IN ({learned}) "
+        f"AND customer_phones.e164 {dialect.same} excluded.e164 "
+        "THEN customer_phones.refusal_reason ELSE excluded.refusal_reason END"
     )
 
 
