@@ -53,6 +53,7 @@ from dialer.campaigns import Campaign, Config
 from dialer.clock import Clock, system_clock
 from dialer.errors import DialerError
 from dialer.guard import Action, CalendarCache, Verdict, calendar_verdict, check_entries
+from dialer.hold_queue import QueueOutlook, read_outlook
 from dialer.log import log_event
 from dialer.models import Attempt, CallListEntry, EntryState
 from dialer.outcome_codes import Outcome
@@ -64,7 +65,6 @@ from dialer.pacing import (
     lock_permits,
     note_accepted,
     pause_account,
-    queue_is_full,
     reslot,
 )
 from dialer.reconcile import (
@@ -252,9 +252,10 @@ class _Tick:
             return []
         with self.session_factory() as session, session.begin():
             paused = paused_campaign_ids(session)
-            campaigns = [
-                c for c in campaigns if c.id not in paused and not self.queue_full(session, c)
-            ]
+            campaigns = [c for c in campaigns if c.id not in paused]
+            if any(c.pacing.mode == "ivr-then-agent" for c in campaigns):
+                queues = read_outlook(session, self.config, now=self.now)
+                campaigns = [c for c in campaigns if not self.queue_full(queues, c)]
             entries = self.lock_due(session, campaigns)
             if not entries:
                 return []
@@ -276,10 +277,16 @@ class _Tick:
             )
         return placements
 
-    def queue_full(self, session: Session, campaign: Campaign) -> bool:
-        full = queue_is_full(session, self.config, campaign, now=self.now)
+    def queue_full(self, queues: QueueOutlook, campaign: Campaign) -> bool:
+        full = queues.is_full(self.config, campaign)
         if full:
-            log_event(logger, "hold_queue_full", level=logging.DEBUG, campaign_id=campaign.id)
+            log_event(
+                logger,
+                "hold_queue_full",
+                level=logging.DEBUG,
+                campaign_id=campaign.id,
+                expected_wait=queues.expected_wait(self.config, campaign),
+            )
         return full
 
     def lock_due(self, session: Session, campaigns: Sequence[Campaign]) -> list[CallListEntry]:

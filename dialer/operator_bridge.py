@@ -18,7 +18,8 @@ caller's leg right before the bridge, which records who took whom (`Attempt.oper
 (`/twilio/operator-status/<id>`) are stored in the callback log and move the row forward only:
 duplicates and late deliveries change nothing. An operator whose call ended busy or unanswered
 is free again at once; one whose number the provider refused is left alone for
-`REJECTED_COOLDOWN`, since calling it again would fail the same way.
+`REJECTED_COOLDOWN`, since calling it again would fail the same way (who is free:
+`dialer.operator_availability`, which the hold queue's brake on dialling reads too).
 
 A failed create marks the row failed and frees the operator. A create whose fate is unknown is
 looked for among the provider's calls to the operator's number: adopted when found, else failed;
@@ -46,8 +47,11 @@ from dialer.errors import UnknownCampaignError
 from dialer.ivr import FALLBACK_VOICE, LANGUAGE
 from dialer.log import log_event
 from dialer.models import Attempt, CallEvent, CallStatus, KeyPress, OperatorCall
-from dialer.models.operators import live_operator_call_condition
-from dialer.pacing import AGENT_ACTION, LIVE_HORIZON, live_attempts
+from dialer.operator_availability import (
+    live_operator_calls,
+    unavailable_operators,
+)
+from dialer.pacing import AGENT_ACTION, live_attempts
 from dialer.settings import Settings
 from dialer.telephony import (
     AmbiguousOutcomeError,
@@ -67,11 +71,6 @@ logger = logging.getLogger(__name__)
 RING_TIMEOUT: Final = 20
 #: Seconds the operator's leg waits in `<Dial><Queue>` for a caller (one may have hung up).
 DIAL_TIMEOUT: Final = 20
-#: An operator call not bridged after this long no longer counts as serving a caller, nor
-#: holds its operator (its status callbacks were lost): ringing and waiting take far less.
-UNBRIDGED_HORIZON: Final = timedelta(minutes=15)
-#: How long an operator whose number the provider refused is left alone.
-REJECTED_COOLDOWN: Final = timedelta(minutes=10)
 #: How far back "longest idle" looks.
 IDLE_LOOKBACK: Final = timedelta(hours=12)
 #: `CallEvent.kind` of the operator calls' status callbacks.
@@ -133,20 +132,6 @@ def connect_operators(
 # --- who is waiting, who is free -----------------------------------------------------------
 
 
-def _live_operator_calls(now: datetime) -> sa.ColumnElement[bool]:
-    """Operator calls still holding their operator: bridged ones for as long as a call may
-    last, unbridged ones for as long as ringing and waiting may take."""
-    return sa.and_(
-        live_operator_call_condition(),
-        sa.or_(
-            sa.and_(
-                OperatorCall.attempt_id.is_not(None), OperatorCall.started_at > now - LIVE_HORIZON
-            ),
-            OperatorCall.started_at > now - UNBRIDGED_HORIZON,
-        ),
-    )
-
-
 def waiting_callers(session: Session, *, now: datetime) -> Counter[str]:
     """Per campaign, the callers waiting in its queue now whom no operator has taken yet."""
     pressed = sa.exists().where(KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION)
@@ -169,22 +154,10 @@ def _ringing_per_campaign(session: Session, now: datetime) -> Counter[str]:
     """Operator calls placed for each queue and not yet bridged to anyone."""
     query = (
         sa.select(OperatorCall.campaign_id, sa.func.count())
-        .where(_live_operator_calls(now), OperatorCall.attempt_id.is_(None))
+        .where(live_operator_calls(now), OperatorCall.attempt_id.is_(None))
         .group_by(OperatorCall.campaign_id)
     )
     return Counter({campaign_id: count for campaign_id, count in session.execute(query)})
-
-
-def _unavailable_operators(session: Session, now: datetime) -> set[str]:
-    """Operators on a live call, or whose number was refused a moment ago (a call with an
-    error code and no CallSid: the provider refused to create it)."""
-    refused = sa.and_(
-        OperatorCall.error_code.is_not(None),
-        OperatorCall.call_sid.is_(None),
-        OperatorCall.ended_at > now - REJECTED_COOLDOWN,
-    )
-    query = sa.select(OperatorCall.operator_id).where(sa.or_(_live_operator_calls(now), refused))
-    return set(session.scalars(query.distinct()))
 
 
 def _last_called(session: Session, now: datetime) -> dict[str, datetime]:
@@ -202,7 +175,7 @@ def _store(session: Session, config: Config, base_url: str, now: datetime) -> li
     if not waiting:
         return []
     ringing = _ringing_per_campaign(session, now)
-    taken = _unavailable_operators(session, now)
+    taken = unavailable_operators(session, now)
     last_called = _last_called(session, now)
     rows: list[OperatorCall] = []
     for campaign in sorted(config.campaigns, key=lambda c: (-c.priority, c.id)):

@@ -14,9 +14,8 @@ workers:
   end of a backoff, which stops every worker at once.
 - Concurrent calls: counted from the attempts still in flight (`live_attempts`) that began within
   `LIVE_HORIZON`; older ones are reconciliation's business, not a reason to stop dialling.
-- Hold queue (ivr-then-agent): no new call while as many customers wait for an operator as the
-  campaign has operators, so that nobody is dialled into a queue longer than the people
-  serving it can take within `max_queue_wait`.
+- Hold queue (ivr-then-agent): no new call while the next caller would wait too long for an
+  operator (`dialer.hold_queue`, which counts the callers with `waiting_in_queue`'s rule).
 
 Scope rows are locked account first, then campaigns in key order, by every transaction that
 takes slots, so two workers can never deadlock on them. On SQLite the transaction's write lock
@@ -307,21 +306,6 @@ def waiting_in_queue(session: Session, campaign_id: str, *, now: datetime) -> in
         in_queue,
     )
     return session.scalar(query) or 0
-
-
-def queue_capacity(config: Config, campaign: Campaign) -> int | None:
-    """How many callers the campaign's operators can take from the queue; None: no queue."""
-    if campaign.pacing.mode != "ivr-then-agent":
-        return None
-    return len(config.operators_for(campaign.id))
-
-
-def queue_is_full(session: Session, config: Config, campaign: Campaign, *, now: datetime) -> bool:
-    """Whether dialling must wait for the hold queue to shorten."""
-    capacity = queue_capacity(config, campaign)
-    if capacity is None:
-        return False
-    return waiting_in_queue(session, campaign.id, now=now) >= capacity
 
 
 def backoff(failures: int, *, retry_after: float | None, rng: random.Random) -> timedelta:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dialer.campaigns import Config, parse_config
 from dialer.models import Attempt, CallStatus, EntryState, OperatorCall
+from dialer.operator_availability import REJECTED_COOLDOWN
 from dialer.operator_bridge import (
-    REJECTED_COOLDOWN,
     RING_TIMEOUT,
     ConnectResult,
     connect_operators,
