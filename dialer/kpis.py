@@ -36,10 +36,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from dialer.campaign_control import PauseState, pause_states
-from dialer.campaign_state import CampaignState, campaign_state, unknown_campaign_state
+from dialer.campaign_state import CampaignState, State, campaign_state, unknown_campaign_state
 from dialer.campaigns import Config
 from dialer.campaigns.schema import DEFAULT_TIMEZONE
 from dialer.dispositions import CONVERSIONS
+from dialer.hold_queue import QueueOutlook, read_outlook
 from dialer.models import Attempt, CallListEntry, CallStatus, EntryState, KeyPress, UTCDateTime
 from dialer.outcome_codes import Outcome
 from dialer.pacing import AGENT_ACTION, LIVE_HORIZON, live_attempts
@@ -148,6 +149,10 @@ class CampaignRow:
     pause: PauseState | None
     lists: ListCounts
     today: TodayFigures
+    #: Seconds the next caller would wait on hold (`dialer.hold_queue`); None without a queue.
+    queue_wait: float | None = None
+    #: The dispatcher holds the campaign back until its queue shortens.
+    held_back: bool = False
 
 
 @dataclass(frozen=True)
@@ -190,7 +195,8 @@ def _overview(session: Session, config: Config | None, now: datetime) -> Overvie
         now=now,
     )
     pauses = pause_states(session)
-    rows = _configured_rows(config, lists, today, pauses, now) if config else []
+    queues = read_outlook(session, config, now=now) if config else None
+    rows = _configured_rows(config, lists, today, pauses, queues, now) if config and queues else []
     for campaign_id in sorted((lists.keys() | today.keys()) - zones.keys()):
         rows.append(
             CampaignRow(
@@ -212,22 +218,26 @@ def _configured_rows(
     lists: Mapping[str, ListCounts],
     today: Mapping[str, TodayFigures],
     pauses: Mapping[str, PauseState],
+    queues: QueueOutlook,
     now: datetime,
 ) -> list[CampaignRow]:
     rows = []
     for campaign in sorted(config.campaigns, key=lambda c: (-c.priority, c.id)):
         pause = pauses.get(campaign.id)
         paused = pause is not None and pause.paused
+        state = campaign_state(config, campaign, paused=paused, now=now)
         rows.append(
             CampaignRow(
                 campaign_id=campaign.id,
                 name=campaign.name,
                 priority=campaign.priority,
                 timezone=config.timezone_of(campaign),
-                state=campaign_state(config, campaign, paused=paused, now=now),
+                state=state,
                 pause=pause,
                 lists=lists.get(campaign.id, ListCounts()),
                 today=today.get(campaign.id, TodayFigures()),
+                queue_wait=queues.expected_wait(config, campaign),
+                held_back=state.state is State.DIALLING and queues.is_full(config, campaign),
             )
         )
     return rows

@@ -65,7 +65,7 @@ OVERVIEW_SCHEMA: dict[str, Any] = {
                 "required": [
                     "id", "name", "priority", "timezone", "state", "closed_reason",
                     "closed_detail", "next_open_at", "paused", "paused_by", "paused_at",
-                    *FIGURES, "display",
+                    "expected_queue_wait_seconds", "held_back_by_queue", *FIGURES, "display",
                 ],
                 "properties": {
                     **FIGURES,
@@ -86,6 +86,8 @@ OVERVIEW_SCHEMA: dict[str, Any] = {
                     "paused": {"type": "boolean"},
                     "paused_by": {"type": ["string", "null"]},
                     "paused_at": MAYBE_TIME,
+                    "expected_queue_wait_seconds": {"type": ["number", "null"], "minimum": 0},
+                    "held_back_by_queue": {"type": "boolean"},
                     "display": DISPLAY,
                 },
             },

@@ -12,7 +12,7 @@ from dialer.campaign_control import pause
 from dialer.campaign_state import ClosedCode, State
 from dialer.campaigns import Config
 from dialer.kpis import CampaignRow, ListCounts, overview
-from dialer.models import CallStatus, EntryState
+from dialer.models import CallStatus, EntryState, OperatorCall
 from tests.factories import (
     JST,
     dispatch_campaign,
@@ -189,6 +189,33 @@ def test_campaigns_are_ordered_by_priority_and_dialling_when_open(
 ) -> None:
     found = overview(session, config, now=NOW)
     assert [item.state.state for item in found.rows] == [State.DIALLING, State.DIALLING]
+
+
+def test_a_campaign_held_back_by_its_hold_queue_says_how_long_the_next_caller_would_wait(
+    session: Session,
+) -> None:
+    """The one operator is on a call: the next caller would wait a whole handle time (the
+    default 180 s, with no history), more than half of the 90 s `max_queue_wait`."""
+    config = make_dispatch_config(dispatch_campaign(F2, mode="ivr-then-agent"))
+    assert not row(session, config, F2).held_back
+    session.add(
+        OperatorCall(
+            operator_id="sato",
+            campaign_id=F2,
+            call_sid="CA" + "5" * 32,
+            status=CallStatus.IN_PROGRESS,
+            started_at=NOW - timedelta(minutes=2),
+        )
+    )
+    session.commit()
+    found = row(session, config, F2)
+    assert found.state.state is State.DIALLING
+    assert (found.held_back, found.queue_wait) == (True, 180)
+
+
+def test_an_agentless_campaign_has_no_queue_wait(session: Session, config: Config) -> None:
+    found = row(session, config, F2)
+    assert (found.held_back, found.queue_wait) == (False, None)
 
 
 def test_a_paused_campaign_shows_who_paused_it(session: Session, config: Config) -> None:

@@ -3,12 +3,15 @@ never from the system time behind its back."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
+from dialer.models import CallStatus, OperatorCall
 from dialer.settings import Settings
 from tests.conftest import Accounts
+from tests.factories import CAMPAIGN_ID
 from web import create_app
 
 SIMULATED = datetime(2026, 12, 1, 5, 30, tzinfo=UTC)  # 14:30 in Tokyo
@@ -37,3 +40,30 @@ def test_without_a_clock_the_app_reads_the_system_time(
     client = _logged_in(app.test_client(), accounts)
     generated = datetime.fromisoformat(client.get("/api/overview").get_json()["generated_at"])
     assert abs((generated - datetime.now(UTC)).total_seconds()) < 60
+
+
+def test_a_campaign_held_back_by_its_hold_queue_says_so_on_the_overview(
+    dashboard_settings: Settings, accounts: Accounts, session: Session
+) -> None:
+    """Open at 14:30 on a Tuesday, but its one operator is on a call: the next caller would
+    wait the default handle time, 3 minutes, so the campaign waits and the overview says why."""
+    session.add(
+        OperatorCall(
+            operator_id="sato",
+            campaign_id=CAMPAIGN_ID,
+            call_sid="CA" + "5" * 32,
+            status=CallStatus.IN_PROGRESS,
+            started_at=SIMULATED - timedelta(minutes=2),
+        )
+    )
+    session.commit()
+    app = create_app(dashboard_settings, {"TESTING": True}, clock=lambda: SIMULATED)
+    client = _logged_in(app.test_client(), accounts)
+
+    [campaign] = client.get("/api/overview").get_json()["campaigns"]
+    page = client.get("/overview").text
+
+    assert (campaign["state"], campaign["held_back_by_queue"]) == ("dialling", True)
+    assert campaign["expected_queue_wait_seconds"] == 180
+    assert campaign["display"]["reason"] == "発信を控えています（次のお客様の見込み待ち時間 3:00）"
+    assert "次のお客様の見込み待ち時間 3:00" in page

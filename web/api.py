@@ -15,6 +15,8 @@
         "closed_detail": null | "勤労感謝の日",        # a holiday's or blackout's name
         "next_open_at": null | "2026-11-25T10:00:00+09:00",
         "paused": false, "paused_by": null, "paused_at": null,
+        "expected_queue_wait_seconds": 24.0,   # the next caller's wait on hold (dialer.hold_queue);
+        "held_back_by_queue": false,           # null: no queue; true: dialling waits for it
         "list_size": 1200, "remaining": 830, "suppressed": 40, "done": 330,
         "in_progress": 3, "in_queue": 1,
         "calls_today": 210, "human_answered_today": 88, "conversions_today": 12,

@@ -8,6 +8,7 @@ script only copies text and never formats anything itself. The shape is document
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -70,6 +71,8 @@ def _campaign(row: CampaignRow) -> dict[str, Any]:
         "paused": paused,
         "paused_by": pause.changed_by if pause and paused else None,
         "paused_at": _iso(pause.changed_at, row) if pause and paused else None,
+        "expected_queue_wait_seconds": _finite(row.queue_wait),
+        "held_back_by_queue": row.held_back,
         **_figures(row.lists, row.today),
     }
     payload["display"].update(
@@ -91,10 +94,24 @@ def _campaign(row: CampaignRow) -> dict[str, Any]:
 
 def _reason(row: CampaignRow) -> str:
     state = row.state
+    if row.held_back:
+        return _held_back(row.queue_wait)
     if state.reason is None:
         return ""
     text = label("closed", state.reason.value)
     return f"{text}: {state.detail}" if state.detail else text
+
+
+def _held_back(wait: float | None) -> str:
+    """Why a campaign that may dial places no call: its next caller would wait too long."""
+    if wait is None or not math.isfinite(wait):
+        return _("Holding back: no operator serves the hold queue")
+    return _("Holding back: the next caller would wait %(wait)s on hold", wait=seconds(wait))
+
+
+def _finite(value: float | None) -> float | None:
+    """JSON has no infinity: an endless wait is null, as is no queue at all."""
+    return value if value is not None and math.isfinite(value) else None
 
 
 def _figures(lists: ListCounts, today: TodayFigures) -> dict[str, Any]:

@@ -50,6 +50,12 @@ _PAGES: Final = {
         "campaigns.yaml の最新の変更は読み込めませんでした。"
         "前回読み込めた設定で発信を続けています。"
     ),
+    "Holding back: no operator serves the hold queue": (
+        "発信を控えています（保留キューの担当者がいません）"
+    ),
+    "Holding back: the next caller would wait %(wait)s on hold": (
+        "発信を控えています（次のお客様の見込み待ち時間 %(wait)s）"
+    ),
     "Today, all campaigns": "本日・全キャンペーン",
     "In progress": "通話中",
     "In queue": "待ち呼",
