@@ -170,6 +170,7 @@ def test_mailings_land_once_per_customer_and_mailing(
         ("mailings", MAILINGS, (Mailing,)),
     ],
 )
+@pytest.mark.parametrize("writers", [1, 2], ids=["one-writer", "two-writers"])
 def test_importing_the_same_file_again_changes_nothing(
     engine: Engine,
     session: Session,
@@ -177,14 +178,16 @@ def test_importing_the_same_file_again_changes_nothing(
     kind: str,
     text: str,
     models: tuple[type[Any], ...],
+    writers: int,
 ) -> None:
+    """Two writers (PostgreSQL) apply each chunk's rows in two shares by key."""
     if kind != "customers":
         customers_in(session, "C001", "C002")
     path = write(tmp_path, f"{kind}.csv", text)
-    run(engine, kind, path)
+    run(engine, kind, path, writers=writers, chunk_rows=2)
     before = [snapshot(session, model) for model in models]
 
-    again = run(engine, kind, path)
+    again = run(engine, kind, path, writers=writers, chunk_rows=2)
 
     assert counts(again) == (0, 0, 3, 0, 0)
     assert [snapshot(session, model) for model in models] == before

@@ -71,14 +71,19 @@ def report(path: Path) -> list[list[str]]:
         return list(csv.reader(handle))
 
 
+#: One connection, or two applying shares of each chunk by key (PostgreSQL; SQLite has one).
+WRITERS = pytest.mark.parametrize("writers", [1, 2], ids=["one-writer", "two-writers"])
+
+
+@WRITERS
 def test_every_kind_of_bad_order_is_reported_at_its_line_and_good_ones_land(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, writers: int
 ) -> None:
     make_customer(session, external_id="C001")
     session.commit()
     path = write(tmp_path, "orders.csv", BAD_ORDERS)
 
-    summary = run(engine, "orders", path)
+    summary = run(engine, "orders", path, writers=writers, chunk_rows=3)
 
     assert (summary.inserted, summary.rejected, summary.rows) == (3, 7, 10)
     rows = report(tmp_path / "orders.rejects.csv")
@@ -100,8 +105,9 @@ def test_every_kind_of_bad_order_is_reported_at_its_line_and_good_ones_land(
     assert session.scalars(sa.select(Order.sku).filter_by(external_id="O7")).one() == "AOJIRU\n-30"
 
 
+@WRITERS
 def test_duplicates_across_chunks_name_the_first_line(
-    engine: Engine, session: Session, tmp_path: Path
+    engine: Engine, session: Session, tmp_path: Path, writers: int
 ) -> None:
     make_customer(session, external_id="C001")
     session.commit()
@@ -109,7 +115,9 @@ def test_duplicates_across_chunks_name_the_first_line(
         f"O{n},C001,2026-11-01,100,A\n" for n in (1, 2, 3, 1, 2, 1)
     )
 
-    summary = run(engine, "orders", write(tmp_path, "orders.csv", text), chunk_rows=2)
+    summary = run(
+        engine, "orders", write(tmp_path, "orders.csv", text), chunk_rows=2, writers=writers
+    )
 
     assert (summary.inserted, summary.rejected) == (3, 3)
     reasons = [(row[0], row[2]) for row in report(tmp_path / "orders.rejects.csv")[1:]]

@@ -11,7 +11,8 @@
 - `rows`: good rows become staging records, bad ones issues with their line and reason.
 - `statements`, `drivers`, `writer`: per chunk, binary COPY (PostgreSQL) or executemany
   (SQLite) into a temporary table, then set-based duplicate and customer checks and upserts,
-  in one transaction per chunk.
+  in one transaction per chunk (on PostgreSQL, a large file's chunks are shared by key between
+  two connections that apply them side by side).
 - `report`: the rejects report and the summary; `pipeline`: `import_file` itself.
 
 Decisions worth knowing when reading a report:

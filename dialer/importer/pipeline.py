@@ -17,13 +17,16 @@ from sqlalchemy import Engine
 from dialer.errors import DialerError
 from dialer.importer.formats import FileFormat, Header, format_for, match_header
 from dialer.importer.report import ImportSummary, RejectsReport, default_report_path
-from dialer.importer.rows import Issue, ParsedChunk, Row, RowParser
+from dialer.importer.rows import RECORD_KEY, Issue, ParsedChunk, Record, Row, RowParser
 from dialer.importer.source import CsvSource, NotCsvError, SourceError, inspect_source, read_rows
-from dialer.importer.writer import ChunkOutcome, ChunkWriter
+from dialer.importer.writer import ANALYZE_AFTER_ROWS, ChunkOutcome, ChunkWriter
 
 #: Rows per chunk and transaction: large enough that per-statement costs vanish, small enough
 #: that memory stays flat (a few tens of MB) and other writers get their turn often.
 DEFAULT_CHUNK_ROWS: Final = 20_000
+#: A file estimated to have fewer rows is applied on one connection even where the database
+#: could take two: the second would save little, and ids follow the file's order.
+PARALLEL_MIN_ROWS: Final = 50_000
 #: Called after every chunk with (rows processed, estimated total rows).
 Progress = Callable[[int, int], None]
 
@@ -58,12 +61,16 @@ def import_file(
     report_path: Path | None = None,
     progress: Progress | None = None,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    writers: int | None = None,
 ) -> ImportSummary:
     """Import the `kind` file at `path`: upsert its good rows, report the others.
 
     `now` (aware) dates DNC entries and bounds birthdays. The rejects report goes to
-    `report_path`, by default next to the file. Raises `DialerError` for a file that cannot be
-    imported at all (nothing is written then) or that stops being readable part-way.
+    `report_path`, by default next to the file. `writers`: connections applying shares of each
+    chunk side by side, where the database allows more than one (by default as many as it
+    allows for a file of `PARALLEL_MIN_ROWS` or more, else one). Raises `DialerError` for a
+    file that cannot be imported at all (nothing is written then) or that stops being
+    readable part-way.
     """
     if now.utcoffset() is None:
         raise ValueError("now must be an aware datetime")
@@ -78,7 +85,7 @@ def import_file(
             keep_empty=report_path is not None,
         )
         try:
-            job.run(engine, rows, report, progress, chunk_rows)
+            job.run(engine, rows, report, progress, chunk_rows, writers)
         except SourceError as error:
             raise DialerError(
                 f"{error}; the {job.totals.rows:,} rows before it were imported "
@@ -94,11 +101,15 @@ class _Job:
     """One import under way.
 
     On PostgreSQL, the next chunk is parsed while the database applies the current one: the
-    apply step is a few statements during which the client only waits (without the GIL), so
-    on two cores an import runs at about the speed of the server alone. Staging stays in the
-    parsing thread, because COPY and executemany pass the GIL back and forth for every row and
-    would crawl against a busy parser; for the same reason SQLite, whose work is done inside
-    this process row by row, imports chunk after chunk.
+    apply step is a few statements during which the client only waits (without the GIL).
+    And two connections apply each chunk side by side, each the rows of its share of the keys
+    (`_shares`), so two server processes do the work that was one's: every occurrence of a key
+    goes to the same writer, whose table of the keys seen so far then finds a later duplicate
+    exactly as a single writer would, and two writers never touch the same row. Staging stays
+    in the parsing thread, because COPY and executemany pass the GIL back and forth for every
+    row and would crawl against a busy parser; for the same reason SQLite, whose work is done
+    inside this process row by row (and which has one writer at a time), imports chunk after
+    chunk on one connection.
     """
 
     file_format: FileFormat
@@ -114,6 +125,7 @@ class _Job:
         report: RejectsReport,
         progress: Progress | None,
         chunk_rows: int,
+        wanted_writers: int | None,
     ) -> None:
         parser = RowParser(
             self.file_format,
@@ -122,44 +134,73 @@ class _Job:
             default_reason=f"imported from {self.source.path.name}",
         )
         batches = (parser.parse(batch) for batch in _chunks(rows, chunk_rows))
-        writer = ChunkWriter.open(engine, self.file_format, self.header, self.now)
+        writers = [ChunkWriter.open(engine, self.file_format, self.header, self.now)]
         try:
-            if writer.overlaps:
-                self._overlapped(writer, batches, report, progress)
+            if writers[0].overlaps:
+                for _ in range(self._companions(writers[0], wanted_writers)):
+                    writers.append(
+                        ChunkWriter.open(engine, self.file_format, self.header, self.now)
+                    )
+                self._overlapped(writers, batches, report, progress)
             else:
                 for parsed in batches:
-                    self._account(parsed, writer.write(parsed), report, progress)
+                    self._account(parsed, writers[0].write(parsed), report, progress)
         except BaseException:
-            writer.discard()
+            for writer in writers:
+                writer.discard()
             raise
-        writer.close()
+        analyze = sum(writer.written for writer in writers) >= ANALYZE_AFTER_ROWS
+        try:
+            writers[0].close(analyze=analyze)
+        finally:
+            for writer in writers[1:]:
+                writer.close(analyze=False)
+
+    def _companions(self, writer: ChunkWriter, wanted: int | None) -> int:
+        """How many writers to open besides `writer`: decided once, for the whole file, since
+        every chunk must share its keys among the same writers."""
+        if wanted is None:
+            small = self.source.estimated_rows < PARALLEL_MIN_ROWS
+            wanted = 1 if small else writer.companions + 1
+        return max(0, min(wanted - 1, writer.companions))
 
     def _overlapped(
         self,
-        writer: ChunkWriter,
+        writers: list[ChunkWriter],
         batches: Iterator[ParsedChunk],
         report: RejectsReport,
         progress: Progress | None,
     ) -> None:
-        """Parse chunk n + 1 while the database applies chunk n."""
-        pending: tuple[ParsedChunk, Future[ChunkOutcome]] | None = None
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-apply") as database:
+        """Parse chunk n + 1 while the database applies chunk n, each writer its share."""
+        pending: _Pending | None = None
+        workers = len(writers)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import-apply") as database:
             try:
                 for parsed in batches:
                     if pending is not None:
-                        self._account(pending[0], pending[1].result(), report, progress)
+                        self._settle(pending, report, progress)
                         pending = None
                     if not parsed.records:
                         self._account(parsed, ChunkOutcome(), report, progress)
                         continue
-                    writer.stage(parsed)
-                    pending = (parsed, database.submit(writer.apply, parsed))
+                    applying = []
+                    for writer, share in zip(writers, _shares(parsed, workers), strict=True):
+                        if share.records:
+                            writer.stage(share)
+                            applying.append(database.submit(writer.apply, share))
+                    pending = (parsed, applying)
             except SourceError:
                 if pending is not None:
-                    self._account(pending[0], pending[1].result(), report, progress)
+                    self._settle(pending, report, progress)
                 raise
             if pending is not None:
-                self._account(pending[0], pending[1].result(), report, progress)
+                self._settle(pending, report, progress)
+
+    def _settle(self, pending: _Pending, report: RejectsReport, progress: Progress | None) -> None:
+        """Wait for every share of a chunk and account for the chunk."""
+        parsed, applying = pending
+        outcome = sum((share.result() for share in applying), ChunkOutcome())
+        self._account(parsed, outcome, report, progress)
 
     def _account(
         self,
@@ -203,6 +244,19 @@ def _header(file_format: FileFormat, source: CsvSource, first: Row | None) -> He
             f"first row: {', '.join(found) or 'unreadable'})"
         )
     return header
+
+
+_Pending = tuple[ParsedChunk, list[Future[ChunkOutcome]]]
+
+
+def _shares(parsed: ParsedChunk, count: int) -> list[ParsedChunk]:
+    """The chunk's records in `count` shares by key (records keep their order in each)."""
+    if count == 1:
+        return [parsed]
+    shares: list[list[Record]] = [[] for _ in range(count)]
+    for record in parsed.records:
+        shares[hash(record[RECORD_KEY]) % count].append(record)
+    return [ParsedChunk(rows=[], records=share) for share in shares]
 
 
 def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:

@@ -25,6 +25,8 @@ from dialer.phones import Refusal
 
 #: A staging record: (line, key, then the kind's columns; see `statements.STAGE_COLUMNS`).
 Record = tuple[object, ...]
+#: Where a record holds its key.
+RECORD_KEY: Final = 1
 Row = tuple[int, list[str]]
 #: Separates the parts of a composite key; not a character anyone types.
 KEY_SEPARATOR: Final = "\x1f"

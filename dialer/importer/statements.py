@@ -116,6 +116,9 @@ class Dialect:
     #: apply step waits for the server: sqlite3 does SQLite's work in the calling process and
     #: hands the GIL over at every row it returns, which a parsing thread would make crawl.
     overlaps: bool = False
+    #: Connections that apply a chunk's rows side by side, each the rows of its share of the
+    #: keys (`dialer.importer.pipeline`): one server process per connection does the work.
+    writers: int = 1
 
 
 SQLITE: Final = Dialect(
@@ -151,6 +154,7 @@ POSTGRESQL: Final = Dialect(
     chunk_settings=("SET LOCAL enable_hashjoin = off", "SET LOCAL enable_mergejoin = off"),
     analyzes=True,
     overlaps=True,
+    writers=2,
 )
 
 

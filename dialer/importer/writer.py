@@ -2,8 +2,9 @@
 
 A transaction per chunk, not per file: SQLite has one writer at a time, and the dialer's worker
 and web process must get their turn between the chunks of a million-row import rather than time
-out behind it. An import stopped part-way leaves whole chunks in place, and importing the file
-again finishes it: imports are idempotent.
+out behind it. An import stopped part-way leaves whole chunks in place (where two writers share
+each chunk by key, whole shares of one), and importing the file again finishes it: imports are
+idempotent.
 """
 
 from __future__ import annotations
@@ -38,6 +39,17 @@ class ChunkOutcome:
     #: Rows imported with a warning: line → reason.
     warnings: dict[int, str] = field(default_factory=dict)
 
+    def __add__(self, other: ChunkOutcome) -> ChunkOutcome:
+        """Both shares of one chunk (`pipeline`), as one outcome."""
+        return ChunkOutcome(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+            {**self.earlier, **other.earlier},
+            {**self.rejects, **other.rejects},
+            {**self.warnings, **other.warnings},
+        )
+
 
 class ChunkWriter:
     """Stages, checks and applies the chunks of one file, on a connection of its own."""
@@ -67,10 +79,18 @@ class ChunkWriter:
             connection.close()
             raise
 
-    def close(self) -> None:
-        """Drop the temporary tables; refresh planner statistics after a large import."""
+    @property
+    def written(self) -> int:
+        """Rows this writer inserted or updated."""
+        return self._written
+
+    def close(self, *, analyze: bool | None = None) -> None:
+        """Drop the temporary tables; refresh planner statistics after a large import (by
+        default, one this writer wrote; `analyze` decides for writers that share a file)."""
+        if analyze is None:
+            analyze = self._written >= ANALYZE_AFTER_ROWS
         try:
-            self._teardown(analyze=self._written >= ANALYZE_AFTER_ROWS)
+            self._teardown(analyze=analyze)
         finally:
             self._connection.close()
 
@@ -100,6 +120,11 @@ class ChunkWriter:
     def overlaps(self) -> bool:
         """Whether `apply` may run in another thread while the next chunk is parsed."""
         return self._driver.dialect.overlaps
+
+    @property
+    def companions(self) -> int:
+        """How many more writers (connections) may apply shares of the same chunks."""
+        return self._driver.dialect.writers - 1
 
     def write(self, chunk: ParsedChunk) -> ChunkOutcome:
         """Stage and apply a chunk; the counts and the rows the database rejected."""
