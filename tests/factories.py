@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -33,6 +33,7 @@ from dialer.models import (
     EntryState,
     KeyPress,
     Mailing,
+    OperatorCall,
     Order,
     Subscription,
     SubscriptionStatus,
@@ -481,6 +482,20 @@ def make_key_press(
         attempt=attempt, action=action, digits=digits, step=step, pressed_at=pressed_at
     )
     return _saved(session, press)
+
+
+def make_busy_operator(
+    session: Session, at: datetime, operator_id: str = "sato", campaign_id: str = CAMPAIGN_ID
+) -> OperatorCall:
+    """`operator_id` talking to a caller of `campaign_id` at `at` (on the line for 2 minutes)."""
+    call = OperatorCall(
+        operator_id=operator_id,
+        campaign_id=campaign_id,
+        call_sid="CA" + f"{operator_id}:{campaign_id}".encode().hex()[:32].ljust(32, "0"),
+        status=CallStatus.IN_PROGRESS,
+        started_at=at - timedelta(minutes=2),
+    )
+    return _saved(session, call)
 
 
 def make_dialled_attempt(

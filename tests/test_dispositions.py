@@ -19,7 +19,7 @@ from dialer.dispositions import (
     record_disposition,
 )
 from dialer.kpis import overview
-from dialer.lists import build_list
+from dialer.lists import BuildResult, build_list
 from dialer.models import (
     Attempt,
     CallListEntry,
@@ -98,6 +98,17 @@ def error_code(session: Session, attempt: Attempt, disposition: str, **options: 
     with pytest.raises(DispositionError) as raised:
         record(session, attempt, disposition, **options)
     return raised.value.code
+
+
+def list_other_campaign_for(session: Session, customer_id: int) -> BuildResult:
+    """Build another campaign's list a month later, with this customer its one member."""
+    return build_list(
+        session,
+        CONFIG,
+        OTHER,
+        now=NOW + timedelta(days=30),
+        members=lambda _config, _campaign, _now: sa.select(sa.literal(customer_id), sa.literal(1)),
+    )
 
 
 CLOSING = [
@@ -197,13 +208,7 @@ def test_refused_adds_to_dnc_and_a_later_list_build_suppresses_the_customer(
 
     customer_id = attempt.customer_id
     session.commit()
-    result = build_list(
-        session,
-        CONFIG,
-        OTHER,
-        now=NOW + timedelta(days=30),
-        members=lambda _config, _campaign, _now: sa.select(sa.literal(customer_id), sa.literal(1)),
-    )
+    result = list_other_campaign_for(session, customer_id)
     assert result.suppressed[SuppressionReason.DNC] == 1
     listed = session.scalars(
         sa.select(CallListEntry).where(
@@ -231,13 +236,7 @@ def test_wrong_person_marks_the_number_not_the_customers_for_every_campaign(
         assert customer.dialable_phone is None
         assert family.dialable_phone == attempt.phone
         customer_id = customer.id
-    result = build_list(
-        session,
-        CONFIG,
-        OTHER,
-        now=NOW + timedelta(days=30),
-        members=lambda _config, _campaign, _now: sa.select(sa.literal(customer_id), sa.literal(1)),
-    )
+    result = list_other_campaign_for(session, customer_id)
     assert result.suppressed[SuppressionReason.NO_DIALABLE_PHONE] == 1
 
 

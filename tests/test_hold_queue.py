@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 
 from dialer.campaigns import Config, parse_config
 from dialer.hold_queue import DEFAULT_HANDLE, expected_wait, read_outlook
-from dialer.models import Attempt, CallStatus, EntryState, OperatorCall
+from dialer.models import Attempt, CallStatus, EntryState
 from tests.conftest import DISPATCH_NOW
 from tests.factories import (
     dispatch_campaign,
     dispatch_config_yaml,
     make_attempt,
+    make_busy_operator,
     make_entry,
     make_key_press,
 )
@@ -100,18 +101,6 @@ def ended_call(session: Session, campaign_id: str, *, talk: int | None = None) -
     return attempt
 
 
-def busy_operator(session: Session, operator_id: str, campaign_id: str) -> None:
-    session.add(
-        OperatorCall(
-            operator_id=operator_id,
-            campaign_id=campaign_id,
-            call_sid="CA" + operator_id.encode().hex().ljust(32, "0")[:32],
-            status=CallStatus.IN_PROGRESS,
-            started_at=NOW - timedelta(minutes=2),
-        )
-    )
-
-
 def is_full(session: Session, config: Config, campaign_id: str) -> bool:
     session.commit()
     outlook = read_outlook(session, config, now=NOW)
@@ -125,7 +114,7 @@ def test_a_lone_operator_on_a_call_stops_the_dialling_until_they_are_free(
 ) -> None:
     config = config_with({"sato": ["a"]}, "a")
     assert not is_full(session, config, "a")
-    busy_operator(session, "sato", "a")
+    make_busy_operator(session, NOW, "sato", "a")
     assert is_full(session, config, "a")  # the next caller would wait a whole handle time
 
 

@@ -12,11 +12,12 @@ from dialer.campaign_control import pause
 from dialer.campaign_state import ClosedCode, State
 from dialer.campaigns import Config
 from dialer.kpis import CampaignRow, ListCounts, overview
-from dialer.models import CallStatus, EntryState, OperatorCall
+from dialer.models import CallStatus, EntryState
 from tests.factories import (
     JST,
     dispatch_campaign,
     make_attempt,
+    make_busy_operator,
     make_dispatch_config,
     make_entry,
     make_key_press,
@@ -198,15 +199,7 @@ def test_a_campaign_held_back_by_its_hold_queue_says_how_long_the_next_caller_wo
     default 180 s, with no history), more than half of the 90 s `max_queue_wait`."""
     config = make_dispatch_config(dispatch_campaign(F2, mode="ivr-then-agent"))
     assert not row(session, config, F2).held_back
-    session.add(
-        OperatorCall(
-            operator_id="sato",
-            campaign_id=F2,
-            call_sid="CA" + "5" * 32,
-            status=CallStatus.IN_PROGRESS,
-            started_at=NOW - timedelta(minutes=2),
-        )
-    )
+    make_busy_operator(session, NOW, campaign_id=F2)
     session.commit()
     found = row(session, config, F2)
     assert found.state.state is State.DIALLING

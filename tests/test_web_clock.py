@@ -3,15 +3,14 @@ never from the system time behind its back."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from dialer.models import CallStatus, OperatorCall
 from dialer.settings import Settings
 from tests.conftest import Accounts
-from tests.factories import CAMPAIGN_ID
+from tests.factories import make_busy_operator
 from web import create_app
 
 SIMULATED = datetime(2026, 12, 1, 5, 30, tzinfo=UTC)  # 14:30 in Tokyo
@@ -47,15 +46,7 @@ def test_a_campaign_held_back_by_its_hold_queue_says_so_on_the_overview(
 ) -> None:
     """Open at 14:30 on a Tuesday, but its one operator is on a call: the next caller would
     wait the default handle time, 3 minutes, so the campaign waits and the overview says why."""
-    session.add(
-        OperatorCall(
-            operator_id="sato",
-            campaign_id=CAMPAIGN_ID,
-            call_sid="CA" + "5" * 32,
-            status=CallStatus.IN_PROGRESS,
-            started_at=SIMULATED - timedelta(minutes=2),
-        )
-    )
+    make_busy_operator(session, SIMULATED)
     session.commit()
     app = create_app(dashboard_settings, {"TESTING": True}, clock=lambda: SIMULATED)
     client = _logged_in(app.test_client(), accounts)
