@@ -10,10 +10,10 @@ time the idempotent re-import. Each import runs in a fresh process, so the peak 
 that import's own. The issue's targets: ≥ 50,000 rows/s on PostgreSQL, ≥ 20,000 on SQLite.
 
 Besides wall-clock rows/s, each line shows rows per CPU second: the importing process's CPU
-time plus, on PostgreSQL, its server backend's (read from /proc, so the server must run on this
-machine). An import works in one thread and waits while the server works, so on an otherwise
-idle machine its wall time is close to that sum; on a shared one, the CPU figure is the one
-that does not depend on what else is running.
+time plus, on PostgreSQL, its server backends' (read from /proc, so the server must run on this
+machine; a large file is applied over two connections, whose backends both count). The client
+parses while the server applies, so on this machine both compete for the same cores; on a
+shared one, the CPU figure is the one that does not depend on what else is running.
 """
 
 from __future__ import annotations
