@@ -35,10 +35,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dialer.campaigns import Campaign, Config
-from dialer.models import Attempt, CallStatus, KeyPress
+from dialer.models import Attempt
 from dialer.operator_availability import unavailable_operators
 from dialer.outcome_codes import Outcome
-from dialer.pacing import AGENT_ACTION, live_attempts
+from dialer.pacing import asked_for_operator, live_attempts, on_hold
 
 #: The share of `max_queue_wait` the expected wait may reach while the campaign dials.
 WAIT_SHARE: Final = 0.5
@@ -138,24 +138,16 @@ def read_outlook(session: Session, config: Config, *, now: datetime) -> QueueOut
     return QueueOutlook(traffic, frozenset(unavailable_operators(session, now)))
 
 
-def _asked_for_operator() -> sa.ColumnElement[bool]:
-    return sa.exists().where(KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION)
-
-
 def _live_traffic(
     session: Session, campaign_ids: list[str], now: datetime
 ) -> dict[str, tuple[int, int]]:
-    """Per campaign: callers waiting in its queue (as `pacing.waiting_in_queue` counts them),
-    and live calls that have not asked for an operator."""
-    asked = _asked_for_operator()
-    waiting = sa.and_(
-        Attempt.status == CallStatus.IN_PROGRESS, Attempt.queue_result.is_(None), asked
-    )
+    """Per campaign: callers waiting in its queue, and live calls that have not asked for an
+    operator."""
     query = (
         sa.select(
             Attempt.campaign_id,
-            sa.func.count().filter(waiting),
-            sa.func.count().filter(~asked),
+            sa.func.count().filter(on_hold()),
+            sa.func.count().filter(~asked_for_operator()),
         )
         .where(Attempt.campaign_id.in_(campaign_ids), live_attempts(now))
         .group_by(Attempt.campaign_id)
@@ -176,7 +168,7 @@ def _recent_traffic(
         sa.select(
             Attempt.campaign_id,
             sa.func.count().filter(ended),
-            sa.func.count().filter(sa.and_(ended, _asked_for_operator())),
+            sa.func.count().filter(sa.and_(ended, asked_for_operator())),
             sa.func.count().filter(bridged),
             sa.func.sum(handled).filter(bridged),
         )

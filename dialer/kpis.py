@@ -41,9 +41,9 @@ from dialer.campaigns import Config
 from dialer.campaigns.schema import DEFAULT_TIMEZONE
 from dialer.dispositions import CONVERSIONS
 from dialer.hold_queue import QueueOutlook, read_outlook
-from dialer.models import Attempt, CallListEntry, CallStatus, EntryState, KeyPress, UTCDateTime
+from dialer.models import Attempt, CallListEntry, EntryState, KeyPress, UTCDateTime
 from dialer.outcome_codes import Outcome
-from dialer.pacing import AGENT_ACTION, LIVE_HORIZON, live_attempts
+from dialer.pacing import LIVE_HORIZON, live_attempts, on_hold
 from dialer.read_only import read_only
 from dialer.suppression import (
     OPT_OUT_ACTION,
@@ -195,8 +195,10 @@ def _overview(session: Session, config: Config | None, now: datetime) -> Overvie
         now=now,
     )
     pauses = pause_states(session)
-    queues = read_outlook(session, config, now=now) if config else None
-    rows = _configured_rows(config, lists, today, pauses, queues, now) if config and queues else []
+    rows = []
+    if config is not None:
+        queues = read_outlook(session, config, now=now)
+        rows = _configured_rows(config, lists, today, pauses, queues, now)
     for campaign_id in sorted((lists.keys() | today.keys()) - zones.keys()):
         rows.append(
             CampaignRow(
@@ -308,7 +310,7 @@ def today_figures(
         "handle_count": _count(handled),
         "opt_outs": _count(sa.and_(today, _refusal())),
         "live": _count(live),
-        "in_queue": _count(sa.and_(live, _waiting_in_queue())),
+        "in_queue": _count(sa.and_(live, on_hold())),
     }
     earliest = min([default_start, *day_starts.values(), now - LIVE_HORIZON], key=_utc)
     query = (
@@ -344,16 +346,6 @@ def _refusal() -> sa.ColumnElement[bool]:
     return sa.or_(
         Attempt.disposition.in_(REFUSAL_DISPOSITIONS),
         Attempt.outcome.in_(REFUSAL_OUTCOMES),
-        pressed,
-    )
-
-
-def _waiting_in_queue() -> sa.ColumnElement[bool]:
-    """As `pacing.waiting_in_queue` counts them."""
-    pressed = sa.exists().where(KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION)
-    return sa.and_(
-        Attempt.status == CallStatus.IN_PROGRESS,
-        Attempt.queue_result.is_(None),
         pressed,
     )
 

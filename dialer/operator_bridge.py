@@ -2,7 +2,7 @@
 
 `connect_operators` runs on the worker every dispatch interval (one worker at a time). Per
 campaign, highest priority first, it counts the callers waiting in the campaign's queue now (as
-`dialer.pacing.waiting_in_queue` does: a live call, the agent key pressed, no queue result yet)
+`dialer.pacing.on_hold` says: a live call, the agent key pressed, no queue result yet)
 who are not bridged to an operator yet, less the operator calls already placed for that queue
 and not yet bridged; for each caller still unserved it takes a free operator serving the queue
 (free: no live operator call; one who serves several queues is used once), longest idle first.
@@ -46,12 +46,12 @@ from dialer.dispatch import public_base_url
 from dialer.errors import UnknownCampaignError
 from dialer.ivr import FALLBACK_VOICE, LANGUAGE
 from dialer.log import log_event
-from dialer.models import Attempt, CallEvent, CallStatus, KeyPress, OperatorCall
+from dialer.models import Attempt, CallEvent, CallStatus, OperatorCall
 from dialer.operator_availability import (
     live_operator_calls,
     unavailable_operators,
 )
-from dialer.pacing import AGENT_ACTION, live_attempts
+from dialer.pacing import live_attempts, on_hold
 from dialer.settings import Settings
 from dialer.telephony import (
     AmbiguousOutcomeError,
@@ -134,17 +134,10 @@ def connect_operators(
 
 def waiting_callers(session: Session, *, now: datetime) -> Counter[str]:
     """Per campaign, the callers waiting in its queue now whom no operator has taken yet."""
-    pressed = sa.exists().where(KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION)
     taken = sa.exists().where(OperatorCall.attempt_id == Attempt.id)
     query = (
         sa.select(Attempt.campaign_id, sa.func.count())
-        .where(
-            live_attempts(now),
-            Attempt.status == CallStatus.IN_PROGRESS,
-            Attempt.queue_result.is_(None),
-            pressed,
-            ~taken,
-        )
+        .where(live_attempts(now), on_hold(), ~taken)
         .group_by(Attempt.campaign_id)
     )
     return Counter({campaign_id: count for campaign_id, count in session.execute(query)})

@@ -291,19 +291,26 @@ def live_calls(session: Session, *, now: datetime) -> Counter[str]:
     return Counter({campaign_id: count for campaign_id, count in session.execute(query)})
 
 
-def waiting_in_queue(session: Session, campaign_id: str, *, now: datetime) -> int:
-    """Customers of this campaign waiting in its hold queue now.
+def asked_for_operator() -> sa.ColumnElement[bool]:
+    """The attempt's caller pressed the agent key (a `KeyPress` with action `agent`)."""
+    return sa.exists().where(KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION)
 
-    A caller is in the queue from pressing the agent key (a `KeyPress` with action `agent`)
-    until the queue reports how their wait ended (`Attempt.queue_result`), while the call lasts.
-    """
-    in_queue = sa.exists().where(KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION)
-    query = sa.select(sa.func.count()).where(
-        Attempt.campaign_id == campaign_id,
-        live_attempts(now),
+
+def on_hold() -> sa.ColumnElement[bool]:
+    """The attempt's caller waits in the hold queue: from pressing the agent key until the queue
+    reports how their wait ended (`Attempt.queue_result`), while the call lasts. Add
+    `live_attempts` for the calls that still hold a line."""
+    return sa.and_(
         Attempt.status == CallStatus.IN_PROGRESS,
         Attempt.queue_result.is_(None),
-        in_queue,
+        asked_for_operator(),
+    )
+
+
+def waiting_in_queue(session: Session, campaign_id: str, *, now: datetime) -> int:
+    """Customers of this campaign waiting in its hold queue now (`on_hold`)."""
+    query = sa.select(sa.func.count()).where(
+        Attempt.campaign_id == campaign_id, live_attempts(now), on_hold()
     )
     return session.scalar(query) or 0
 
