@@ -24,9 +24,9 @@ from dialer.campaigns import Config, Script
 from dialer.campaigns.schema import DEFAULT_TIMEZONE
 from dialer.customer_history import CustomerHistory, customer_history
 from dialer.errors import DialerError, UnknownCampaignError
-from dialer.models import Attempt, CallStatus, Customer, KeyPress
+from dialer.models import Attempt, CallStatus, Customer
 from dialer.outcome_codes import Outcome
-from dialer.pacing import AGENT_ACTION, live_attempts
+from dialer.pacing import asked_for_operator, live_attempts
 from dialer.read_only import read_only
 from dialer.wallclock import require_aware
 
@@ -155,9 +155,7 @@ def awaiting_disposition(
     Read only; the transaction it opens is closed again."""
     require_aware(now)
     live = live_attempts(now)
-    agent_key = sa.exists().where(
-        KeyPress.attempt_id == Attempt.id, KeyPress.action == AGENT_ACTION
-    )
+    agent_key = asked_for_operator()
     reached_operator = sa.or_(
         Attempt.operator_id.is_not(None),
         sa.and_(
