@@ -87,6 +87,23 @@ def test_the_overview_follows_a_callback_without_a_reload(
     screenshot(page, "02-overview")
 
 
+def test_a_refused_edit_of_campaigns_yaml_reaches_an_open_overview(
+    page: Any, live_app: LiveApp
+) -> None:
+    """A wallboard left open learns of a bad edit, and of its fix, without anyone reloading."""
+    log_in(page, live_app.url, "kanri")
+    warning = page.locator(".alert-warning")
+    expect()(warning).to_have_count(0)
+    campaigns = live_app.settings.campaigns_path
+    good = campaigns.read_text(encoding="utf-8")
+
+    campaigns.write_text("company: [broken", encoding="utf-8")
+    expect()(warning).to_contain_text("campaigns.yaml の最新の変更は読み込めませんでした")
+
+    campaigns.write_text(good + "\n", encoding="utf-8")
+    expect()(warning).to_have_count(0)
+
+
 def test_pausing_a_campaign(page: Any, live_app: LiveApp, screenshot: Shot) -> None:
     log_in(page, live_app.url, "kanri")
     row = page.locator('tr[data-campaign="dormant-reactivation"]')

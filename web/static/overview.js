@@ -36,9 +36,16 @@
     return true;
   }
 
+  function sameConfig(data) {
+    var shown = JSON.parse(status.getAttribute("data-config") || "null");
+    return JSON.stringify(shown) === JSON.stringify([data.config_ok, data.config_problems]);
+  }
+
   function render(data) {
-    if (!sameCampaigns(data.campaigns)) {
-      window.location.reload(); // a campaign was added or removed: redraw the whole page
+    if (!sameCampaigns(data.campaigns) || !sameConfig(data)) {
+      // A campaign was added or removed, or campaigns.yaml's state changed (an edit refused or
+      // mended): redraw the whole page, whose alert says so.
+      window.location.reload();
       return;
     }
     data.campaigns.forEach(function (campaign) {
