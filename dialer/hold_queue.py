@@ -38,7 +38,7 @@ from dialer.campaigns import Campaign, Config
 from dialer.models import Attempt
 from dialer.operator_availability import unavailable_operators
 from dialer.outcome_codes import Outcome
-from dialer.pacing import asked_for_operator, live_attempts, on_hold
+from dialer.pacing import BRIDGED_RESULTS, asked_for_operator, live_attempts, on_hold
 
 #: The share of `max_queue_wait` the expected wait may reach while the campaign dials.
 WAIT_SHARE: Final = 0.5
@@ -51,8 +51,6 @@ REACH_PRIOR_CALLS: Final = 10
 #: Seconds an operator spends per caller, before a campaign has its own, and its weight.
 DEFAULT_HANDLE: Final = 180.0
 HANDLE_PRIOR_CALLS: Final = 3
-#: The queue result of a caller an operator took.
-BRIDGED: Final = "bridged"
 
 
 def expected_wait(*, ahead: float, free: int, serving: int, handle_seconds: float) -> float:
@@ -128,10 +126,8 @@ def read_outlook(session: Session, config: Config, *, now: datetime) -> QueueOut
     recent = _recent_traffic(session, campaign_ids, now)
     traffic = {
         campaign_id: Traffic(
-            waiting=live.get(campaign_id, (0, 0))[0],
-            on_the_way=live.get(campaign_id, (0, 0))[1],
-            reach=recent.get(campaign_id, (DEFAULT_REACH, DEFAULT_HANDLE))[0],
-            handle_seconds=recent.get(campaign_id, (DEFAULT_REACH, DEFAULT_HANDLE))[1],
+            *live.get(campaign_id, (0, 0)),
+            *recent.get(campaign_id, (DEFAULT_REACH, DEFAULT_HANDLE)),
         )
         for campaign_id in campaign_ids
     }
@@ -162,7 +158,9 @@ def _recent_traffic(
     operator seconds per bridged caller, each blended with its default."""
     # Calls that have ended: a live one may still reach the queue.
     ended = sa.and_(Attempt.outcome.is_not(None), Attempt.outcome != Outcome.CANCELED.value)
-    bridged = sa.and_(Attempt.queue_result == BRIDGED, Attempt.duration_seconds.is_not(None))
+    bridged = sa.and_(
+        Attempt.queue_result.in_(BRIDGED_RESULTS), Attempt.duration_seconds.is_not(None)
+    )
     handled = Attempt.duration_seconds - sa.func.coalesce(Attempt.queue_time_seconds, 0)
     query = (
         sa.select(

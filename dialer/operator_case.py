@@ -26,7 +26,7 @@ from dialer.customer_history import CustomerHistory, customer_history
 from dialer.errors import DialerError, UnknownCampaignError
 from dialer.models import Attempt, CallStatus, Customer
 from dialer.outcome_codes import Outcome
-from dialer.pacing import asked_for_operator, live_attempts
+from dialer.pacing import BRIDGED_RESULTS, asked_for_operator, live_attempts
 from dialer.read_only import read_only
 from dialer.wallclock import require_aware
 
@@ -44,8 +44,6 @@ __all__ = [
 #: How far back the list of calls awaiting a disposition looks.
 AWAITING_HORIZON: Final = timedelta(days=7)
 AWAITING_LIMIT: Final = 100
-#: QueueResults of a caller who was put through to an operator.
-BRIDGED_RESULTS: Final = ("bridged", "bridging-in-process", "redirected-from-bridged")
 
 
 class UnknownAttemptError(DialerError):

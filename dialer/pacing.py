@@ -50,6 +50,8 @@ LIVE_HORIZON: Final = timedelta(hours=2)
 SPACING_MARGIN: Final = 0.02
 #: The key press action that sends the caller to the hold queue.
 AGENT_ACTION: Final = "agent"
+#: QueueResults of a caller who was put through to an operator.
+BRIDGED_RESULTS: Final = ("bridged", "bridging-in-process", "redirected-from-bridged")
 
 _LIVE: Final = live_attempt_condition("attempts.")
 #: Far enough that a schedule is never booked beyond it: slots are only ever handed out a
